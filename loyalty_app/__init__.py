@@ -1,0 +1,39 @@
+"""The loyalty app: an exact points ledger behind Shopify webhooks, an app proxy and an admin page."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import load_settings
+from .crypto import TokenBox
+from .extensions import db, queues
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (failing fast), extensions, blueprints and CLI commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_settings(instance_path=app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    queues.init_app(app)
+    app.extensions["token_box"] = TokenBox(app.config["TOKEN_ENCRYPTION_KEY"])
+    if app.config["AUTO_MIGRATE"]:
+        from .migrate import upgrade
+
+        upgrade(app)
+
+    from .web import health
+
+    app.register_blueprint(health.bp)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

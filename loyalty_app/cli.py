@@ -1,0 +1,123 @@
+"""Flask CLI commands: ``flask --app app db|shop|loyalty …`` for self-hosters and the on-call engineer."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import ledger, migrate
+from .extensions import db
+from .models import Shop
+from .schemas import BalanceSchema
+from .security import is_valid_shop_domain
+from .services import expiry, members, shops
+
+db_cli = AppGroup("db", help="Database migrations.")
+shop_cli = AppGroup("shop", help="Shops: install without OAuth, for development and self-hosting.")
+loyalty_cli = AppGroup("loyalty", help="The points ledger: audit, balances, periodic upkeep.")
+
+
+def _session() -> Session:
+    assert db.session is not None
+    return db.session()
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(current_app, revision)  # type: ignore[arg-type]
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models."""
+    migrate.revision(current_app, message)  # type: ignore[arg-type]
+
+
+@shop_cli.command("install")
+@click.argument("domain")
+@click.option("--token", required=True, help="The shop's Admin API access token.")
+@click.option("--currency", default="USD", show_default=True, help="The shop's currency (ISO 4217).")
+@click.option("--scopes", default=None, help="Granted scopes (default: the app's configured scopes).")
+def shop_install(domain: str, token: str, currency: str, scopes: str | None) -> None:
+    """Register DOMAIN with an access token and the default program."""
+    if not is_valid_shop_domain(domain):
+        raise click.BadParameter(f"{domain!r} is not a *.myshopify.com domain", param_hint="DOMAIN")
+    session = _session()
+    shop = shops.install_shop(session, domain, token, current_app.extensions["token_box"],
+                              scopes=scopes or current_app.config["SHOPIFY_SCOPES"], currency=currency.upper())
+    session.commit()
+    click.echo(f"installed {shop.domain} (shop id {shop.id})")
+
+
+@loyalty_cli.command("audit")
+def loyalty_audit() -> None:
+    """Check every member's cached balances against the sum of their ledger entries (exit 1 on any difference)."""
+    differences = ledger.audit(_session())
+    for diff in differences:
+        click.echo(
+            f"shop {diff.shop_id} customer {diff.customer_id}: cached balance={diff.cached.balance} "
+            f"pending={diff.cached.pending} lifetime={diff.cached.lifetime}; ledger balance={diff.ledger.balance} "
+            f"pending={diff.ledger.pending} lifetime={diff.ledger.lifetime}"
+        )
+    if differences:
+        click.echo(f"{len(differences)} member(s) out of balance", err=True)
+        sys.exit(1)
+    click.echo("ledger balanced")
+
+
+@loyalty_cli.command("balance")
+@click.argument("domain")
+@click.argument("customer_id", type=int)
+def loyalty_balance(domain: str, customer_id: int) -> None:
+    """Print a member's balances as one JSON object (exit 1 for an unknown member)."""
+    session = _session()
+    shop = shops.get_shop(session, domain)
+    member = members.find_member(session, shop.id, customer_id) if shop else None
+    if member is None:
+        click.echo(f"no member {customer_id} in {domain}", err=True)
+        sys.exit(1)
+    data = {"balance": member.balance, "pending": member.pending, "lifetime": member.lifetime,
+            "tier": members.tier_name(session, member)}
+    click.echo(json.dumps(BalanceSchema().dump(data)))
+
+
+def _for_each_shop(action: Callable[[Session, Shop], int], label: str) -> None:
+    session = _session()
+    for shop in session.execute(select(Shop).where(Shop.uninstalled_at.is_(None))).scalars().all():
+        count = action(session, shop)
+        session.commit()
+        click.echo(f"{shop.domain}: {label} {count}")
+
+
+@loyalty_cli.command("mature")
+def loyalty_mature() -> None:
+    """Make pending points whose waiting period has passed available."""
+    _for_each_shop(lambda session, shop: ledger.mature(session, shop.id), "points matured")
+
+
+@loyalty_cli.command("expire")
+def loyalty_expire() -> None:
+    """Expire the points of members inactive for their shop's expiry period."""
+    _for_each_shop(expiry.expire_inactive, "points expired")
+
+
+@loyalty_cli.command("reevaluate-tiers")
+def loyalty_reevaluate_tiers() -> None:
+    """Re-rank every member over their shop's tier window (promotes and demotes)."""
+    _for_each_shop(members.reevaluate_tiers, "members changed tier")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups on the app."""
+    for group in (db_cli, shop_cli, loyalty_cli):
+        app.cli.add_command(group)

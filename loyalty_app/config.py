@@ -1,0 +1,101 @@
+"""Settings read once from the environment, with embedded defaults for a new user.
+
+Development (the default) needs nothing set: SQLite under ``instance/`` and jobs run inline.
+Production (``LOYALTY_ENV=production``) refuses to start without its secrets, because a
+silent default secret would let anyone forge webhooks or read stored access tokens.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+API_VERSION = "2026-10"
+"""The Shopify Admin API version this app is written and tested against."""
+
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "SHOPIFY_API_KEY",
+    "SHOPIFY_API_SECRET",
+    "APP_URL",
+    "TOKEN_ENCRYPTION_KEY",
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, never later."""
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _str(env, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _str(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _dev_fernet_key(secret: str) -> str:
+    """Derive a stable development-only Fernet key so tokens survive restarts."""
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()).decode()
+
+
+def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Path = "instance") -> dict[str, Any]:
+    """Return the Flask config mapping built from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    mode = _str(env, "LOYALTY_ENV", "development")
+    if mode not in {"development", "production", "test"}:
+        raise ConfigError(f"LOYALTY_ENV must be development, production or test, got {mode!r}")
+    production = mode == "production"
+    if production:
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not _str(env, name)]
+        if missing:
+            raise ConfigError("missing required settings in production: " + ", ".join(missing))
+
+    secret_key = _str(env, "SECRET_KEY", "dev-only-secret-key")
+    database_url = _str(env, "DATABASE_URL") or f"sqlite:///{Path(instance_path).resolve() / 'loyalty.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    token_key = _str(env, "TOKEN_ENCRYPTION_KEY") or _dev_fernet_key(secret_key)
+    return {
+        "LOYALTY_ENV": mode,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": _str(env, "REDIS_URL"),
+        "SHOPIFY_API_KEY": _str(env, "SHOPIFY_API_KEY", "dev-api-key"),
+        "SHOPIFY_API_SECRET": _str(env, "SHOPIFY_API_SECRET", "dev-api-secret"),
+        "SHOPIFY_API_SECRET_PREVIOUS": _str(env, "SHOPIFY_API_SECRET_PREVIOUS"),
+        "SHOPIFY_API_VERSION": _str(env, "SHOPIFY_API_VERSION", API_VERSION),
+        "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", "https://{shop}/admin/api/{version}/graphql.json"),
+        "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", "read_orders,read_customers,write_customers,write_discounts"),
+        "APP_URL": _str(env, "APP_URL", "http://127.0.0.1:5000"),
+        "TOKEN_ENCRYPTION_KEY": token_key,
+        "AUTO_MIGRATE": _bool(env, "AUTO_MIGRATE", database_url.startswith("sqlite")),
+        "INBOX_GRACE_SECONDS": _int(env, "INBOX_GRACE_SECONDS", 120),
+        "INBOX_MAX_ATTEMPTS": _int(env, "INBOX_MAX_ATTEMPTS", 8),
+        "INBOX_BATCH_SIZE": _int(env, "INBOX_BATCH_SIZE", 200),
+        "PROXY_MAX_AGE_SECONDS": _int(env, "PROXY_MAX_AGE_SECONDS", 300),
+    }

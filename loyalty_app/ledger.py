@@ -1,0 +1,183 @@
+"""The points ledger: the only code that changes a member's points.
+
+Every change is one immutable entry, posted under the member's row lock in the caller's
+transaction together with the member's cached balances. An idempotency key that was posted
+before returns the first entry and changes nothing, so every caller can safely run twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .models import LedgerEntry, Member, utcnow
+
+EARN_KINDS = frozenset({"earn", "action", "bonus"})
+"""Kinds that add to what a member has earned in their lifetime."""
+LIFETIME_KINDS = EARN_KINDS | {"reversal"}
+"""Lifetime earned is net of reversals: a refunded order was never really earned."""
+KINDS = LIFETIME_KINDS | {"redeem", "release", "expire", "adjust"}
+ACTIVITY_KINDS = EARN_KINDS | {"redeem"}
+"""Kinds that count as the shopper being active (expiry and reversals do not)."""
+STATES = ("pending", "available")
+
+
+class LedgerError(Exception):
+    """A posting the ledger refuses; nothing was written."""
+
+
+class InsufficientPoints(LedgerError):
+    """A redemption larger than the member's available balance."""
+
+
+def lock_member(session: Session, member_id: int) -> Member:
+    """Load a member holding its row lock until the transaction ends (FOR UPDATE on PostgreSQL)."""
+    return session.execute(
+        select(Member).where(Member.id == member_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def find_entry(session: Session, shop_id: int, key: str) -> LedgerEntry | None:
+    """The entry posted under ``key`` in a shop, if any."""
+    return session.execute(
+        select(LedgerEntry).where(LedgerEntry.shop_id == shop_id, LedgerEntry.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def post(
+    session: Session,
+    member_id: int,
+    *,
+    amount: int,
+    kind: str,
+    key: str,
+    source: str,
+    state: str = "available",
+    available_at: datetime | None = None,
+    note: str | None = None,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> LedgerEntry:
+    """Append one entry and move the member's cached balances with it.
+
+    A ``redeem`` never takes the available balance below zero (InsufficientPoints); every
+    other kind may, because points already spent before a refund are a debt we record.
+    """
+    if kind not in KINDS:
+        raise LedgerError(f"unknown entry kind {kind!r}")
+    if state not in STATES:
+        raise LedgerError(f"unknown entry state {state!r}")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise LedgerError("amount must be a whole number of points")
+    if kind == "redeem" and amount >= 0:
+        raise LedgerError("a redemption must be a negative amount")
+    if amount == 0:
+        raise LedgerError("an entry must move at least one point")
+
+    member = lock_member(session, member_id)
+    existing = find_entry(session, member.shop_id, key)
+    if existing is not None:
+        return existing
+    if kind == "redeem" and member.balance + amount < 0:
+        raise InsufficientPoints(f"member {member.id} has {member.balance} points, needs {-amount}")
+
+    now = now or utcnow()
+    entry = LedgerEntry(
+        shop_id=member.shop_id, member_id=member.id, amount=amount, kind=kind, source=source,
+        idempotency_key=key, state=state, available_at=available_at, created_at=now, note=note, actor=actor,
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        # The key was posted for another member of the shop since we looked: still a no-op.
+        existing = find_entry(session, member.shop_id, key)
+        if existing is None:
+            raise
+        return existing
+
+    if state == "available":
+        member.balance += amount
+    else:
+        member.pending += amount
+    if kind in LIFETIME_KINDS:
+        member.lifetime += amount
+    if kind in ACTIVITY_KINDS:
+        member.last_activity_at = now
+    session.flush()
+    return entry
+
+
+def mature(session: Session, shop_id: int, now: datetime | None = None) -> int:
+    """Make pending entries whose time has come available; returns how many points moved."""
+    now = now or utcnow()
+    member_ids = session.execute(
+        select(LedgerEntry.member_id).distinct().where(
+            LedgerEntry.shop_id == shop_id, LedgerEntry.state == "pending", LedgerEntry.available_at <= now
+        )
+    ).scalars().all()
+    moved = 0
+    for member_id in member_ids:
+        member = lock_member(session, member_id)
+        entries = session.execute(
+            select(LedgerEntry).where(
+                LedgerEntry.member_id == member_id, LedgerEntry.state == "pending", LedgerEntry.available_at <= now
+            )
+        ).scalars().all()
+        total = sum(entry.amount for entry in entries)
+        for entry in entries:
+            entry.state = "available"
+        member.pending -= total
+        member.balance += total
+        moved += total
+    session.flush()
+    return moved
+
+
+@dataclass(frozen=True)
+class Balances:
+    """A member's balances as the ledger's own sums say they are."""
+
+    member_id: int
+    balance: int
+    pending: int
+    lifetime: int
+
+
+def ledger_sums(session: Session, member_ids: Iterable[int] | None = None) -> dict[int, Balances]:
+    """Sum the ledger per member in one query (members with no entries are absent)."""
+    query = select(
+        LedgerEntry.member_id,
+        func.coalesce(func.sum(case((LedgerEntry.state == "available", LedgerEntry.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((LedgerEntry.state == "pending", LedgerEntry.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((LedgerEntry.kind.in_(LIFETIME_KINDS), LedgerEntry.amount), else_=0)), 0),
+    ).group_by(LedgerEntry.member_id)
+    if member_ids is not None:
+        query = query.where(LedgerEntry.member_id.in_(list(member_ids)))
+    return {row[0]: Balances(row[0], int(row[1]), int(row[2]), int(row[3])) for row in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class AuditDifference:
+    """A member whose cached balances disagree with the ledger."""
+
+    shop_id: int
+    customer_id: int
+    cached: Balances
+    ledger: Balances
+
+
+def audit(session: Session) -> list[AuditDifference]:
+    """Every member whose cached balances differ from the sum of their entries."""
+    sums = ledger_sums(session)
+    differences = []
+    for member in session.execute(select(Member).order_by(Member.id)).scalars():
+        cached = Balances(member.id, member.balance, member.pending, member.lifetime)
+        ledger = sums.get(member.id, Balances(member.id, 0, 0, 0))
+        if cached != ledger:
+            differences.append(AuditDifference(member.shop_id, member.customer_id, cached, ledger))
+    return differences

@@ -1,0 +1,35 @@
+"""A shop's program settings as a plain value."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+ROUNDING_MODES = ("floor", "half_up", "ceil")
+TIER_BASES = ("points", "spend")
+TIER_WINDOWS = ("lifetime", "calendar_year", "rolling_12_months")
+EARN_TRIGGERS = ("orders/paid", "orders/create")
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    """How a shop's program earns, rounds, matures, expires and ranks."""
+
+    points_per_unit: Decimal = Decimal("1")
+    rounding: str = "floor"
+    pending_days: int = 0
+    expiry_months: int | None = None
+    tier_basis: str = "points"
+    tier_window: str = "lifetime"
+    earn_on: str = "orders/paid"
+    include_test_orders: bool = False
+    credit_guest_orders: bool = False
+    birthday_source: str = "metafield"  # or "tag": where customers/update finds a birthday
+    birthday_metafield: str = "facts.birth_date"
+    languages: tuple[str, ...] = field(default=("en",))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["points_per_unit"] = str(self.points_per_unit)
+        data["languages"] = list(self.languages)
+        return data

@@ -1,0 +1,53 @@
+"""Marshmallow schemas for everything that crosses a boundary: settings, API input and output."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+
+from .program.actions import ACTIONS, LIMITS
+from .program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
+
+
+class ProgramSettingsSchema(Schema):
+    """A shop's program settings, as stored in ``shops.settings`` and edited by the merchant."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    points_per_unit = fields.Decimal(load_default="1", validate=validate.Range(min=0), as_string=True)
+    rounding = fields.String(load_default="floor", validate=validate.OneOf(ROUNDING_MODES))
+    pending_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
+    expiry_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=120))
+    tier_basis = fields.String(load_default="points", validate=validate.OneOf(TIER_BASES))
+    tier_window = fields.String(load_default="lifetime", validate=validate.OneOf(TIER_WINDOWS))
+    earn_on = fields.String(load_default="orders/paid", validate=validate.OneOf(EARN_TRIGGERS))
+    include_test_orders = fields.Boolean(load_default=False)
+    credit_guest_orders = fields.Boolean(load_default=False)
+    birthday_source = fields.String(load_default="metafield", validate=validate.OneOf(("metafield", "tag")))
+    birthday_metafield = fields.String(load_default="facts.birth_date")
+    languages = fields.List(fields.String(validate=validate.Length(min=2, max=5)), load_default=lambda: ["en"])
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:
+        data["languages"] = tuple(data["languages"])
+        return ProgramSettings(**data)
+
+
+class EarningRuleSchema(Schema):
+    """A non-purchase action and its limit."""
+
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    points = fields.Integer(required=True, validate=validate.Range(min=1))
+    limit_kind = fields.String(load_default="once", validate=validate.OneOf(LIMITS))
+    limit_count = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    period_days = fields.Integer(load_default=365, validate=validate.Range(min=1))
+
+
+class BalanceSchema(Schema):
+    """A member's balances as ``loyalty balance`` prints them."""
+
+    balance = fields.Integer()
+    pending = fields.Integer()
+    lifetime = fields.Integer()
+    tier = fields.String(allow_none=True)

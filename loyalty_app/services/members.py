@@ -1,0 +1,111 @@
+"""Members: enrolment, balances and VIP tiers."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import ledger
+from ..models import LedgerEntry, Member, OrderRecord, Shop, Tier, utcnow
+from ..program.tiers import TierRule, resolve_tier, window_start
+from ..sql import insert_ignoring_conflict
+from .shops import program_settings
+
+TIER_POINT_KINDS = ("earn", "action", "reversal")
+"""What counts towards a points tier: earning net of refunds, never tier bonuses themselves."""
+
+
+class UnknownMember(LookupError):
+    """No member with that customer id in the shop."""
+
+
+def find_member(session: Session, shop_id: int, customer_id: int) -> Member | None:
+    """The member for a Shopify customer id, if enrolled."""
+    return session.execute(
+        select(Member).where(Member.shop_id == shop_id, Member.customer_id == customer_id)
+    ).scalar_one_or_none()
+
+
+def enrol(session: Session, shop: Shop, customer_id: int, **profile: Any) -> tuple[Member, bool]:
+    """The member for a customer, created if new; returns (member, created).
+
+    Profile fields (email, first_name, last_name, birthday) given as non-None update the member.
+    """
+    values = {"shop_id": shop.id, "customer_id": customer_id, "balance": 0, "pending": 0, "lifetime": 0,
+              "created_at": utcnow()}
+    created = insert_ignoring_conflict(session, Member, values, on=["shop_id", "customer_id"])
+    member = find_member(session, shop.id, customer_id)
+    assert member is not None
+    for field, value in profile.items():
+        if value is not None and getattr(member, field) != value:
+            setattr(member, field, value)
+    session.flush()
+    return member, created
+
+
+def tier_rules(session: Session, shop_id: int) -> list[TierRule]:
+    """The shop's tiers as the pure rules see them."""
+    tiers = session.execute(select(Tier).where(Tier.shop_id == shop_id).order_by(Tier.threshold)).scalars()
+    return [TierRule(t.id, t.name, t.threshold, t.multiplier, t.entry_bonus) for t in tiers]
+
+
+def tier_progress(session: Session, shop: Shop, member: Member, now: datetime) -> Decimal:
+    """The member's points earned, or money spent, within the shop's tier window."""
+    settings = program_settings(shop)
+    since = window_start(settings.tier_window, now)
+    if settings.tier_basis == "points":
+        query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.member_id == member.id, LedgerEntry.kind.in_(TIER_POINT_KINDS)
+        )
+        if since is not None:
+            query = query.where(LedgerEntry.created_at >= since)
+    else:
+        query = select(
+            func.coalesce(func.sum(OrderRecord.eligible_amount - OrderRecord.refunded_amount), 0)
+        ).where(OrderRecord.member_id == member.id, OrderRecord.points_earned.is_not(None),
+                OrderRecord.cancelled.is_(False))
+        if since is not None:
+            query = query.where(OrderRecord.placed_at >= since)
+    return Decimal(session.execute(query).scalar_one())
+
+
+def update_tier(session: Session, shop: Shop, member: Member, now: datetime | None = None,
+                reevaluating: bool = False) -> Tier | None:
+    """Promote the member at once, or (re-evaluating) move them to the tier they qualify for.
+
+    A promotion posts the new tier's entry bonus once per member and tier, whatever happens later.
+    """
+    now = now or utcnow()
+    member = ledger.lock_member(session, member.id)
+    rules = tier_rules(session, shop.id)
+    current = next((rule for rule in rules if rule.key == member.tier_id), None)
+    target = resolve_tier(rules, current, tier_progress(session, shop, member, now), reevaluating)
+    target_id = target.key if target else None
+    if target_id != member.tier_id:
+        promoted = target is not None and (current is None or target.threshold > current.threshold)
+        member.tier_id = target_id
+        if promoted and target.entry_bonus > 0:
+            ledger.post(session, member.id, amount=target.entry_bonus, kind="bonus",
+                        key=f"tier-bonus:{member.id}:{target.key}", source=f"tier:{target.key}",
+                        note=f"Welcome to {target.name}", now=now)
+        session.flush()
+    return session.get(Tier, target_id) if target_id else None
+
+
+def reevaluate_tiers(session: Session, shop: Shop, now: datetime | None = None) -> int:
+    """Re-rank every member of a shop over the current window (the only path to demotion)."""
+    changed = 0
+    for member in session.execute(select(Member).where(Member.shop_id == shop.id)).scalars().all():
+        before = member.tier_id
+        update_tier(session, shop, member, now, reevaluating=True)
+        changed += member.tier_id != before
+    return changed
+
+
+def tier_name(session: Session, member: Member) -> str | None:
+    """The name of the member's tier, if any."""
+    tier = session.get(Tier, member.tier_id) if member.tier_id else None
+    return tier.name if tier else None

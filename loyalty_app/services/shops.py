@@ -1,0 +1,76 @@
+"""Installing shops and reading their program."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..crypto import TokenBox
+from ..models import EarningRule, Reward, Shop, Tier, utcnow
+from ..program.defaults import DEFAULT_ACTIONS, DEFAULT_REWARDS, DEFAULT_TIERS
+from ..program.settings import ProgramSettings
+from ..schemas import ProgramSettingsSchema
+
+_settings_schema = ProgramSettingsSchema()
+
+
+class UnknownShop(LookupError):
+    """No shop is installed under that domain."""
+
+
+def get_shop(session: Session, domain: str) -> Shop | None:
+    """The shop with this myshopify domain, installed or not."""
+    return session.execute(select(Shop).where(Shop.domain == domain.lower())).scalar_one_or_none()
+
+
+def require_shop(session: Session, shop_id: int) -> Shop:
+    """The shop with this id; raises UnknownShop so a job never runs for a shop that is gone."""
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        raise UnknownShop(f"no shop with id {shop_id}")
+    return shop
+
+
+def program_settings(shop: Shop) -> ProgramSettings:
+    """The shop's settings, validated, with defaults for anything unset."""
+    return _settings_schema.load(shop.settings or {})
+
+
+def install_shop(
+    session: Session,
+    domain: str,
+    access_token: str,
+    box: TokenBox,
+    *,
+    scopes: str = "",
+    currency: str = "USD",
+    refresh_token: str | None = None,
+    token_expires_at: datetime | None = None,
+) -> Shop:
+    """Register (or re-install) a shop with its offline token and the default program."""
+    shop = get_shop(session, domain)
+    if shop is None:
+        shop = Shop(domain=domain.lower(), currency=currency, settings=ProgramSettings().to_json())
+        session.add(shop)
+    shop.access_token_encrypted = box.seal(access_token)
+    shop.refresh_token_encrypted = box.seal(refresh_token) if refresh_token else None
+    shop.token_expires_at = token_expires_at
+    shop.scopes = scopes
+    shop.needs_reauth = False
+    shop.installed_at = utcnow()
+    shop.uninstalled_at = None
+    session.flush()
+    ensure_default_program(session, shop)
+    return shop
+
+
+def ensure_default_program(session: Session, shop: Shop) -> None:
+    """Give a shop with no program the default tiers, rewards and actions."""
+    if session.execute(select(Tier.id).where(Tier.shop_id == shop.id).limit(1)).first() is None:
+        session.add_all(Tier(shop_id=shop.id, **tier) for tier in DEFAULT_TIERS)
+    if session.execute(select(Reward.id).where(Reward.shop_id == shop.id).limit(1)).first() is None:
+        session.add_all(Reward(shop_id=shop.id, **reward) for reward in DEFAULT_REWARDS)
+    if session.execute(select(EarningRule.id).where(EarningRule.shop_id == shop.id).limit(1)).first() is None:
+        session.add_all(EarningRule(shop_id=shop.id, **rule) for rule in DEFAULT_ACTIONS)
+    session.flush()

@@ -1,0 +1,18 @@
+"""Portable SQL helpers for the two backends we support (PostgreSQL and SQLite)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignoring_conflict(session: Session, model: type, values: dict[str, Any], on: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when this call inserted the row.
+
+    Two workers creating the same member or order at once must not fail each other.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=on)
+    return session.execute(statement).rowcount == 1

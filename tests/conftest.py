@@ -1,0 +1,122 @@
+"""Fixtures: an app per test on SQLite (the embedded default) or on the real PostgreSQL and Redis.
+
+SQLite databases are copied from one migrated template, so migrations run once per session.
+PostgreSQL gets one database per xdist worker, migrated once and truncated between tests.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from loyalty_app import create_app
+from loyalty_app.extensions import db
+from loyalty_app.migrate import upgrade
+from loyalty_app.models import Base, Shop
+from loyalty_app.services.shops import install_shop
+
+SECRET = "test-api-secret"
+BASE_CONFIG = {
+    "LOYALTY_ENV": "test",
+    "SHOPIFY_API_KEY": "test-api-key",
+    "SHOPIFY_API_SECRET": SECRET,
+    "SHOPIFY_API_SECRET_PREVIOUS": None,
+    "REDIS_URL": None,
+    "APP_URL": "https://loyalty.example.com",
+    "TESTING": True,
+}
+SHOP_DOMAIN = "demo-shop.myshopify.com"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "loyalty.sqlite3"
+    create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": True})
+    db.engine.dispose()  # type: ignore[union-attr]
+    return str(path)
+
+
+@pytest.fixture
+def app(sqlite_template: str, tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """The app on a fresh SQLite database with jobs inline: the embedded default."""
+    path = tmp_path / "loyalty.sqlite3"
+    shutil.copy(sqlite_template, path)
+    application = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": False})
+    yield application
+    db.engine.dispose()  # type: ignore[union-attr]
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} must be set in CI: .ci/run points it at the machine's server")
+        pytest.skip(f"{name} is not set (run through .ci/run, or export it)")
+    return value
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_id: str) -> str:
+    """A PostgreSQL database of this xdist worker's own, migrated to head."""
+    base = make_url(_require("DATABASE_URL")).set(drivername="postgresql+psycopg")
+    name = f"{base.database}_{worker_id}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    application = create_app({**BASE_CONFIG, "DATABASE_URL": url, "AUTO_MIGRATE": False})
+    upgrade(application)
+    db.engine.dispose()  # type: ignore[union-attr]
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _require("REDIS_URL")
+
+
+@pytest.fixture
+def pg_app(pg_url: str) -> Iterator[Flask]:
+    """The app on the real PostgreSQL, tables emptied first; jobs inline unless a test adds Redis."""
+    application = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "AUTO_MIGRATE": False})
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:  # type: ignore[union-attr]
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield application
+    db.engine.dispose()  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session on the test's SQLite database, inside an app context."""
+    with app.app_context():
+        yield db.session()  # type: ignore[misc]
+
+
+@pytest.fixture
+def shop(app: Flask, session: Session) -> Shop:
+    """An installed shop with the default program."""
+    created = install_shop(session, SHOP_DOMAIN, "shpat_test_token", app.extensions["token_box"],
+                           scopes="read_orders", currency="USD")
+    session.commit()
+    return created

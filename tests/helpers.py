@@ -1,0 +1,79 @@
+"""Test helpers: Shopify's published payloads, signed the way Shopify signs them."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from loyalty_app.security import webhook_hmac
+
+# The repository is cloned with shared/ beside it (locally and in CI).
+SHARED = Path(os.environ.get("SHOPIFY_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared" / "shopify")
+PAYLOADS = SHARED / "payloads"
+
+
+@cache
+def _load(relative: str) -> Any:
+    return json.loads((PAYLOADS / relative).read_text())
+
+
+def payload(relative: str) -> dict[str, Any]:
+    """A fresh copy of one of Shopify's sample bodies, unwrapped to the bare resource as delivered."""
+    data = copy.deepcopy(_load(relative))
+    if len(data) == 1 and next(iter(data)) in {"order", "refund", "customer", "shop"}:
+        data = next(iter(data.values()))
+    return data
+
+
+def money(amount: str, currency: str = "USD") -> dict[str, Any]:
+    """A Shopify money bag with the same amount in shop and presentment currency."""
+    return {"shop_money": {"amount": amount, "currency_code": currency},
+            "presentment_money": {"amount": amount, "currency_code": currency}}
+
+
+def simple_order(order_id: int, customer_id: int | None, subtotal: str, **extra: Any) -> dict[str, Any]:
+    """Shopify's sample order, re-keyed and with one plain line so the arithmetic is ours."""
+    order = payload("rest-2026-07/order_450789469.json")
+    order["id"] = order_id
+    order["subtotal_price_set"] = money(subtotal)
+    order["subtotal_price"] = subtotal
+    order["taxes_included"] = False
+    order["test"] = False
+    line = order["line_items"][0]
+    line.update(gift_card=False, quantity=1, price=subtotal, price_set=money(subtotal), discount_allocations=[])
+    order["line_items"] = [line]
+    if customer_id is None:
+        order["customer"] = None
+    else:
+        order["customer"]["id"] = customer_id
+        order["customer"]["email"] = f"c{customer_id}@example.com"
+    order.update(extra)
+    return order
+
+
+def simple_refund(refund_id: int, order_id: int, subtotal: str, tax: str = "0.00") -> dict[str, Any]:
+    """Shopify's sample refund with one non-gift-card line refunding ``subtotal``."""
+    refund = payload("rest-2026-07/refund_509562969.json")
+    refund["id"] = refund_id
+    refund["order_id"] = order_id
+    item = refund["refund_line_items"][0]
+    item.update(subtotal=float(subtotal), subtotal_set=money(subtotal), total_tax_set=money(tax))
+    item["line_item"]["gift_card"] = False
+    refund["refund_line_items"] = [item]
+    return refund
+
+
+def cancelled_order(order_id: int) -> dict[str, Any]:
+    """Shopify's sample ``orders/cancelled`` body for another order id."""
+    order = payload("rest-2026-07/order_450789469_cancel.json")
+    order["id"] = order_id
+    return order
+
+
+def signed(body: dict[str, Any] | bytes, secret: str) -> tuple[bytes, str]:
+    """The exact bytes to send and their ``X-Shopify-Hmac-Sha256`` header."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return raw, webhook_hmac(secret, raw)

@@ -1,0 +1,65 @@
+"""The CLI a self-hoster uses: install a shop, audit the ledger, read a balance."""
+import json
+
+from loyalty_app.models import Member, Reward, Shop, Tier
+from loyalty_app.services import orders
+from tests.conftest import SHOP_DOMAIN
+from tests.helpers import simple_order
+
+
+def test_shop_install_creates_the_default_program_and_encrypts_the_token(app, runner, session):
+    result = runner.invoke(args=["shop", "install", SHOP_DOMAIN, "--token", "shpat_secret", "--currency", "nok"])
+    assert result.exit_code == 0, result.output
+    shop = session.query(Shop).one()
+    assert shop.currency == "NOK"
+    assert "shpat_secret" not in shop.access_token_encrypted
+    assert app.extensions["token_box"].open(shop.access_token_encrypted) == "shpat_secret"
+    assert [t.name for t in session.query(Tier).order_by(Tier.threshold)] == ["Bronze", "Silver", "Gold"]
+    assert session.query(Reward).count() == 3
+
+
+def test_shop_install_twice_keeps_one_program(runner, session):
+    for token in ("a", "b"):
+        assert runner.invoke(args=["shop", "install", SHOP_DOMAIN, "--token", token]).exit_code == 0
+    assert session.query(Tier).count() == 3
+
+
+def test_shop_install_refuses_foreign_domains(runner, session):
+    for domain in ("evil.com", "x.myshopify.com.evil.com"):
+        result = runner.invoke(args=["shop", "install", domain, "--token", "t"])
+        assert result.exit_code == 2
+        assert "myshopify.com" in result.output
+    assert session.query(Shop).count() == 0
+
+
+def test_balance_prints_json(runner, session, shop):
+    orders.record_paid_order(session, shop, simple_order(1, 5, "42.90"))
+    session.commit()
+    result = runner.invoke(args=["loyalty", "balance", SHOP_DOMAIN, "5"])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {"balance": 42, "pending": 0, "lifetime": 42, "tier": "Bronze"}
+
+
+def test_balance_of_unknown_member_exits_1(runner, shop):
+    result = runner.invoke(args=["loyalty", "balance", SHOP_DOMAIN, "404"])
+    assert result.exit_code == 1
+    assert "no member 404" in result.output
+
+
+def test_audit_clean_then_dirty(runner, session, shop):
+    orders.record_paid_order(session, shop, simple_order(1, 5, "42.90"))
+    session.commit()
+    clean = runner.invoke(args=["loyalty", "audit"])
+    assert clean.exit_code == 0 and "ledger balanced" in clean.output
+    member = session.query(Member).one()
+    member.balance += 1
+    session.commit()
+    dirty = runner.invoke(args=["loyalty", "audit"])
+    assert dirty.exit_code == 1
+    assert "customer 5: cached balance=43" in dirty.output and "ledger balance=42" in dirty.output
+
+
+def test_upkeep_commands_run(runner, shop):
+    for command in ("mature", "expire", "reevaluate-tiers"):
+        result = runner.invoke(args=["loyalty", command])
+        assert result.exit_code == 0 and SHOP_DOMAIN in result.output

@@ -1,0 +1,48 @@
+"""Tier maths: windows, qualification, promotion at once, demotion only on re-evaluation."""
+from datetime import datetime, timezone
+from decimal import Decimal as D
+
+import pytest
+
+from loyalty_app.program.tiers import TierRule, next_tier, qualifying_tier, resolve_tier, window_start
+
+BRONZE = TierRule(1, "Bronze", D("0"))
+SILVER = TierRule(2, "Silver", D("500"), D("1.25"), 100)
+GOLD = TierRule(3, "Gold", D("1500"), D("1.5"), 250)
+TIERS = [GOLD, BRONZE, SILVER]
+NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+
+
+def test_windows():
+    assert window_start("lifetime", NOW) is None
+    assert window_start("calendar_year", NOW) == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert window_start("rolling_12_months", NOW) == datetime(2025, 11, 24, 15, 30, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        window_start("fortnight", NOW)
+
+
+@pytest.mark.parametrize(("value", "tier"), [(D("0"), BRONZE), (D("499"), BRONZE), (D("500"), SILVER),
+                                             (D("1499.99"), SILVER), (D("9000"), GOLD)])
+def test_qualifying_tier(value, tier):
+    assert qualifying_tier(TIERS, value) == tier
+
+
+def test_no_tier_below_lowest_threshold():
+    assert qualifying_tier([SILVER], D("10")) is None
+
+
+def test_promotion_is_immediate():
+    assert resolve_tier(TIERS, BRONZE, D("600"), reevaluating=False) == SILVER
+
+
+def test_no_demotion_between_evaluations():
+    assert resolve_tier(TIERS, GOLD, D("100"), reevaluating=False) == GOLD
+
+
+def test_demotion_on_reevaluation():
+    assert resolve_tier(TIERS, GOLD, D("100"), reevaluating=True) == BRONZE
+
+
+def test_next_tier():
+    assert next_tier(TIERS, D("120")) == (SILVER, D("380"))
+    assert next_tier(TIERS, D("2000")) is None
