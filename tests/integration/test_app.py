@@ -1,0 +1,24 @@
+"""The app factory, the health route and the migrations."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from loyalty_app.extensions import db
+from loyalty_app.models import Base
+
+
+def test_healthz_reports_inline_jobs_and_api_version(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "api_version": "2026-10", "jobs": "inline"}
+
+
+def test_migrations_match_the_models(app):
+    with db.engine.connect() as connection:  # type: ignore[union-attr]
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+
+
+def test_migrations_match_the_models_on_postgresql(pg_app):
+    with db.engine.connect() as connection:  # type: ignore[union-attr]
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
