@@ -29,11 +29,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
         upgrade(app)
 
+    from webhooks import cli as webhooks_cli
+    from webhooks import receiver
+
+    from . import cli
     from .web import health
 
     app.register_blueprint(health.bp)
-
-    from . import cli
-
+    app.register_blueprint(receiver.bp)
     cli.init_app(app)
+    app.cli.add_command(webhooks_cli.webhooks_cli)
     return app

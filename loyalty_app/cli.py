@@ -3,20 +3,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import ledger, migrate
 from .extensions import db
-from .models import Shop
 from .schemas import BalanceSchema
 from .security import is_valid_shop_domain
-from .services import expiry, members, shops
+from .services import members, shops, upkeep
 
 db_cli = AppGroup("db", help="Database migrations.")
 shop_cli = AppGroup("shop", help="Shops: install without OAuth, for development and self-hosting.")
@@ -91,30 +87,15 @@ def loyalty_balance(domain: str, customer_id: int) -> None:
     click.echo(json.dumps(BalanceSchema().dump(data)))
 
 
-def _for_each_shop(action: Callable[[Session, Shop], int], label: str) -> None:
+@loyalty_cli.command("upkeep")
+def loyalty_upkeep() -> None:
+    """Mature pending points, expire idle points and re-evaluate tiers in every shop (the daily job)."""
     session = _session()
-    for shop in session.execute(select(Shop).where(Shop.uninstalled_at.is_(None))).scalars().all():
-        count = action(session, shop)
+    for shop in shops.active_shops(session):
+        result = upkeep.run_daily(session, shop)
         session.commit()
-        click.echo(f"{shop.domain}: {label} {count}")
-
-
-@loyalty_cli.command("mature")
-def loyalty_mature() -> None:
-    """Make pending points whose waiting period has passed available."""
-    _for_each_shop(lambda session, shop: ledger.mature(session, shop.id), "points matured")
-
-
-@loyalty_cli.command("expire")
-def loyalty_expire() -> None:
-    """Expire the points of members inactive for their shop's expiry period."""
-    _for_each_shop(expiry.expire_inactive, "points expired")
-
-
-@loyalty_cli.command("reevaluate-tiers")
-def loyalty_reevaluate_tiers() -> None:
-    """Re-rank every member over their shop's tier window (promotes and demotes)."""
-    _for_each_shop(members.reevaluate_tiers, "members changed tier")
+        click.echo(f"{shop.domain}: matured {result.matured}, expired {result.expired}, "
+                   f"tier changes {result.tier_changes}")
 
 
 def init_app(app: Flask) -> None:

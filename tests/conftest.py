@@ -21,6 +21,7 @@ from loyalty_app.extensions import db
 from loyalty_app.migrate import upgrade
 from loyalty_app.models import Base, Shop
 from loyalty_app.services.shops import install_shop
+from tests.helpers import signed
 
 SECRET = "test-api-secret"
 BASE_CONFIG = {
@@ -111,6 +112,24 @@ def session(app: Flask) -> Iterator[Session]:
     """A session on the test's SQLite database, inside an app context."""
     with app.app_context():
         yield db.session()  # type: ignore[misc]
+
+
+@pytest.fixture
+def deliver(client: FlaskClient):  # type: ignore[no-untyped-def]
+    """POST a body to /webhooks signed like Shopify signs it; returns the response."""
+    counter = iter(range(1, 1_000_000))
+
+    def _deliver(topic: str, body: object, *, webhook_id: str | None = None, secret: str = SECRET,
+                 domain: str = SHOP_DOMAIN, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        raw, hmac_header = signed(body if isinstance(body, bytes) else body, secret)  # type: ignore[arg-type]
+        sent = {"X-Shopify-Hmac-Sha256": hmac_header, "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": domain,
+                "X-Shopify-Webhook-Id": webhook_id or f"wh-{next(counter)}", "X-Shopify-Event-Id": "ev-1",
+                "X-Shopify-Triggered-At": "2026-11-24T12:00:00Z", "X-Shopify-API-Version": "2026-10",
+                "Content-Type": "application/json"}
+        sent.update(headers or {})
+        return client.post("/webhooks", data=raw, headers={k: v for k, v in sent.items() if v is not None})
+
+    return _deliver
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ def _load(relative: str) -> Any:
 def payload(relative: str) -> dict[str, Any]:
     """A fresh copy of one of Shopify's sample bodies, unwrapped to the bare resource as delivered."""
     data = copy.deepcopy(_load(relative))
-    if len(data) == 1 and next(iter(data)) in {"order", "refund", "customer", "shop"}:
-        data = next(iter(data.values()))
+    for wrapper in ("order", "refund", "customer", "shop"):
+        if relative.startswith("rest-") and isinstance(data.get(wrapper), dict):
+            return data[wrapper]
     return data
 
 

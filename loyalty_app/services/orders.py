@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,11 +21,8 @@ from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_a
 from ..program.reversal import reversal_delta
 from ..sql import insert_ignoring_conflict
 from .members import enrol, update_tier
+from .payloads import PayloadError, parse_datetime, parse_email, parse_id, shop_money
 from .shops import program_settings
-
-
-class PayloadError(ValueError):
-    """A webhook body that can never be processed; retrying it would not help."""
 
 
 @dataclass(frozen=True)
@@ -58,47 +55,11 @@ class RefundFacts:
     tax: Decimal
 
 
-def _money(node: Any, field: str) -> Decimal:
-    """A ``*_set.shop_money.amount`` value: always the shop's currency, whatever the buyer paid in."""
-    try:
-        amount = Decimal(str(node[field]["shop_money"]["amount"]))
-    except (KeyError, TypeError, InvalidOperation) as exc:
-        raise PayloadError(f"{field}.shop_money.amount is missing or not a number") from exc
-    if not amount.is_finite():
-        raise PayloadError(f"{field} is not a finite amount")
-    if amount < 0:
-        raise PayloadError(f"{field} must not be negative")
-    return amount
-
-
-def _id(node: Any, field: str) -> int:
-    value = node.get(field) if isinstance(node, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise PayloadError(f"{field} must be a positive integer id")
-    return value
-
-
-def _datetime(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise PayloadError(f"bad timestamp {value!r}") from exc
-    if moment.tzinfo is None:
-        raise PayloadError(f"timestamp without offset {value!r}")
-    return moment
-
-
-def _email(value: Any) -> str | None:
-    return value.strip().lower() if isinstance(value, str) and value.strip() else None
-
-
 def order_facts(payload: Any) -> OrderFacts:
     """Read an order webhook body (the bare order resource)."""
     if not isinstance(payload, dict):
         raise PayloadError("an order payload must be a JSON object")
-    order_id = _id(payload, "id")
+    order_id = parse_id(payload, "id")
     line_items = payload.get("line_items") or []
     if not isinstance(line_items, list):
         raise PayloadError("line_items must be a list")
@@ -106,23 +67,23 @@ def order_facts(payload: Any) -> OrderFacts:
     gift_cards = Decimal("0")
     included_tax = Decimal("0")
     for line in line_items:
-        discounts = sum((_money(d, "amount_set") for d in line.get("discount_allocations") or []), Decimal("0"))
+        discounts = sum((shop_money(d, "amount_set") for d in line.get("discount_allocations") or []), Decimal("0"))
         if line.get("gift_card"):
-            gift_cards += _money(line, "price_set") * int(line.get("quantity") or 0) - discounts
+            gift_cards += shop_money(line, "price_set") * int(line.get("quantity") or 0) - discounts
         elif taxes_included:
-            included_tax += sum((_money(t, "price_set") for t in line.get("tax_lines") or []), Decimal("0"))
+            included_tax += sum((shop_money(t, "price_set") for t in line.get("tax_lines") or []), Decimal("0"))
     customer_node = payload.get("customer")
     customer = None
     if isinstance(customer_node, dict) and customer_node.get("id"):
-        customer = Customer(_id(customer_node, "id"), _email(customer_node.get("email")),
+        customer = Customer(parse_id(customer_node, "id"), parse_email(customer_node.get("email")),
                             customer_node.get("first_name"), customer_node.get("last_name"))
     return OrderFacts(
         order_id=order_id,
         customer=customer,
-        email=_email(payload.get("email") or payload.get("contact_email")),
-        amounts=OrderAmounts(_money(payload, "subtotal_price_set"), max(gift_cards, Decimal("0")), included_tax),
+        email=parse_email(payload.get("email") or payload.get("contact_email")),
+        amounts=OrderAmounts(shop_money(payload, "subtotal_price_set"), max(gift_cards, Decimal("0")), included_tax),
         taxes_included=taxes_included,
-        placed_at=_datetime(payload.get("processed_at") or payload.get("created_at")),
+        placed_at=parse_datetime(payload.get("processed_at") or payload.get("created_at")),
         test=bool(payload.get("test")),
         financial_status=payload.get("financial_status"),
     )
@@ -136,9 +97,9 @@ def refund_facts(payload: Any) -> RefundFacts:
     for item in payload.get("refund_line_items") or []:
         if (item.get("line_item") or {}).get("gift_card"):
             continue
-        subtotal += _money(item, "subtotal_set")
-        tax += _money(item, "total_tax_set") if item.get("total_tax_set") else Decimal("0")
-    return RefundFacts(_id(payload, "id"), _id(payload, "order_id"), subtotal, tax)
+        subtotal += shop_money(item, "subtotal_set")
+        tax += shop_money(item, "total_tax_set") if item.get("total_tax_set") else Decimal("0")
+    return RefundFacts(parse_id(payload, "id"), parse_id(payload, "order_id"), subtotal, tax)
 
 
 def _locked_order(session: Session, shop_id: int, order_id: int) -> OrderRecord:
@@ -265,7 +226,7 @@ def record_cancellation(session: Session, shop: Shop, payload: Any, now: datetim
     now = now or utcnow()
     if not isinstance(payload, dict):
         raise PayloadError("an order payload must be a JSON object")
-    record = _locked_order(session, shop.id, _id(payload, "id"))
+    record = _locked_order(session, shop.id, parse_id(payload, "id"))
     if record.cancelled:
         return "duplicate: order already cancelled"
     record.cancelled = True

@@ -24,6 +24,11 @@ def get_shop(session: Session, domain: str) -> Shop | None:
     return session.execute(select(Shop).where(Shop.domain == domain.lower())).scalar_one_or_none()
 
 
+def active_shops(session: Session) -> list[Shop]:
+    """Every installed shop."""
+    return list(session.execute(select(Shop).where(Shop.uninstalled_at.is_(None)).order_by(Shop.id)).scalars())
+
+
 def require_shop(session: Session, shop_id: int) -> Shop:
     """The shop with this id; raises UnknownShop so a job never runs for a shop that is gone."""
     shop = session.get(Shop, shop_id)

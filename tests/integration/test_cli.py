@@ -1,7 +1,9 @@
 """The CLI a self-hoster uses: install a shop, audit the ledger, read a balance."""
 import json
 
-from loyalty_app.models import Member, Reward, Shop, Tier
+from loyalty_app import ledger
+from loyalty_app.models import Member, Reward, Shop, Tier, utcnow
+from loyalty_app.services.members import enrol
 from loyalty_app.services import orders
 from tests.conftest import SHOP_DOMAIN
 from tests.helpers import simple_order
@@ -59,7 +61,11 @@ def test_audit_clean_then_dirty(runner, session, shop):
     assert "customer 5: cached balance=43" in dirty.output and "ledger balance=42" in dirty.output
 
 
-def test_upkeep_commands_run(runner, shop):
-    for command in ("mature", "expire", "reevaluate-tiers"):
-        result = runner.invoke(args=["loyalty", command])
-        assert result.exit_code == 0 and SHOP_DOMAIN in result.output
+def test_upkeep_matures_pending_points(runner, session, shop):
+    member, _ = enrol(session, shop, 5)
+    ledger.post(session, member.id, amount=30, kind="earn", key="order:1", source="order:1", state="pending",
+                available_at=utcnow())
+    session.commit()
+    result = runner.invoke(args=["loyalty", "upkeep"])
+    assert result.exit_code == 0
+    assert f"{SHOP_DOMAIN}: matured 30, expired 0, tier changes 1" in result.output

@@ -1,0 +1,75 @@
+"""Customers from Shopify: enrolment, signup bonus, profile and birthday sync."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import EarningRule, Shop, utcnow
+from .actions import award_action
+from .members import enrol
+from .orders import credit_guest_orders
+from .payloads import PayloadError, parse_email, parse_id
+from .shops import program_settings
+
+_BIRTHDAY_TAG = re.compile(r"^birthday[:=](\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    customer_id: int
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    birthday: date | None
+
+
+def _birthday(payload: dict[str, Any], source: str, metafield: str) -> date | None:
+    """A birthday from a ``birthday:YYYY-MM-DD`` tag or from the configured customer metafield."""
+    raw: str | None = None
+    if source == "tag":
+        tags = payload.get("tags") or ""
+        for tag in (t.strip() for t in (tags.split(",") if isinstance(tags, str) else tags)):
+            if match := _BIRTHDAY_TAG.match(tag):
+                raw = match.group(1)
+    else:
+        namespace, _, key = metafield.partition(".")
+        for field in payload.get("metafields") or []:
+            if field.get("namespace") == namespace and field.get("key") == key:
+                raw = str(field.get("value"))
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        return None  # a merchant's typo in a tag must not fail the whole sync
+
+
+def customer_facts(payload: Any, birthday_source: str, birthday_metafield: str) -> CustomerFacts:
+    """Read a customer webhook body."""
+    if not isinstance(payload, dict):
+        raise PayloadError("a customer payload must be a JSON object")
+    return CustomerFacts(parse_id(payload, "id"), parse_email(payload.get("email")), payload.get("first_name"),
+                         payload.get("last_name"), _birthday(payload, birthday_source, birthday_metafield))
+
+
+def sync_customer(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
+    """Enrol or update a member; a new member gets the signup bonus and any guest orders' points."""
+    now = now or utcnow()
+    settings = program_settings(shop)
+    facts = customer_facts(payload, settings.birthday_source, settings.birthday_metafield)
+    member, created = enrol(session, shop, facts.customer_id, email=facts.email, first_name=facts.first_name,
+                            last_name=facts.last_name, birthday=facts.birthday)
+    notes = ["enrolled" if created else "updated"]
+    has_signup = session.execute(select(EarningRule.id).where(
+        EarningRule.shop_id == shop.id, EarningRule.action == "signup", EarningRule.active.is_(True))).first()
+    if has_signup and award_action(session, shop, member, "signup", now=now) is not None and created:
+        notes.append("signup bonus")
+    guest_points = credit_guest_orders(session, shop, member, now)
+    if guest_points:
+        notes.append(f"guest orders {guest_points}")
+    return ", ".join(notes)

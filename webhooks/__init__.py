@@ -1,0 +1,1 @@
+"""Shopify webhooks: the receiver blueprint, the topic → handler map and the RQ job entry points."""

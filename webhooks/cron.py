@@ -1,0 +1,7 @@
+"""Periodic jobs for ``rq cron webhooks/cron.py`` (the Procfile's clock process)."""
+from rq import cron
+
+from webhooks.jobs import daily_upkeep, sweep_inbox
+
+cron.register(sweep_inbox, queue_name="loyalty", interval=30)
+cron.register(daily_upkeep, queue_name="loyalty", cron="15 3 * * *")
