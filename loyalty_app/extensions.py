@@ -74,9 +74,8 @@ class Queues:
 
     def init_app(self, app: Flask) -> None:
         url = app.config.get("REDIS_URL")
-        if url:
-            self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-            self.default = Queue("loyalty", connection=self.redis)
+        self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+        self.default = Queue("loyalty", connection=self.redis) if self.redis is not None else None
         app.extensions["queues"] = self
 
     @property

@@ -15,4 +15,5 @@ def insert_ignoring_conflict(session: Session, model: type, values: dict[str, An
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=on)
-    return session.execute(statement).rowcount == 1
+    # RETURNING, not rowcount: an ORM-enabled insert reports rowcount -1 on psycopg.
+    return session.execute(statement.returning(model.__table__.c.id)).first() is not None

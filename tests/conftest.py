@@ -5,6 +5,7 @@ PostgreSQL gets one database per xdist worker, migrated once and truncated betwe
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,11 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from loyalty_app import create_app
-from loyalty_app.extensions import db
+from loyalty_app.extensions import db, queues
 from loyalty_app.migrate import upgrade
 from loyalty_app.models import Base, Shop
 from loyalty_app.services.shops import install_shop
-from tests.helpers import signed
+from tests.helpers import post_webhook
 
 SECRET = "test-api-secret"
 BASE_CONFIG = {
@@ -45,9 +46,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-@pytest.fixture
-def app(sqlite_template: str, tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
-    """The app on a fresh SQLite database with jobs inline: the embedded default."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest, sqlite_template: str, tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """The app with jobs inline, once on SQLite (the embedded default) and once on the real PostgreSQL."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_app")
+        return
     path = tmp_path / "loyalty.sqlite3"
     shutil.copy(sqlite_template, path)
     application = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": False})
@@ -82,17 +86,34 @@ def pg_url(worker_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    return _require("REDIS_URL")
+def redis_url(worker_id: str) -> str:
+    """A Redis database of this xdist worker's own (gw0 → db 1, gw1 → db 2, …)."""
+    base = make_url(_require("REDIS_URL").replace("redis://", "postgresql://", 1))
+    index = 1 + int(worker_id[2:]) if worker_id.startswith("gw") else 1
+    return f"redis://{base.host or '127.0.0.1'}:{base.port or 6379}/{index}"
+
+
+@pytest.fixture
+def pg_redis_app(pg_url: str, redis_url: str) -> Iterator[Flask]:
+    """The app on the real PostgreSQL and Redis (emptied first), as in production."""
+    application = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "AUTO_MIGRATE": False})
+    _truncate()
+    queues.redis.flushdb()  # type: ignore[union-attr]
+    yield application
+    db.engine.dispose()  # type: ignore[union-attr]
+
+
+def _truncate() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:  # type: ignore[union-attr]
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture
 def pg_app(pg_url: str) -> Iterator[Flask]:
     """The app on the real PostgreSQL, tables emptied first; jobs inline unless a test adds Redis."""
     application = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "AUTO_MIGRATE": False})
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with db.engine.begin() as conn:  # type: ignore[union-attr]
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    _truncate()
     yield application
     db.engine.dispose()  # type: ignore[union-attr]
 
@@ -117,19 +138,7 @@ def session(app: Flask) -> Iterator[Session]:
 @pytest.fixture
 def deliver(client: FlaskClient):  # type: ignore[no-untyped-def]
     """POST a body to /webhooks signed like Shopify signs it; returns the response."""
-    counter = iter(range(1, 1_000_000))
-
-    def _deliver(topic: str, body: object, *, webhook_id: str | None = None, secret: str = SECRET,
-                 domain: str = SHOP_DOMAIN, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        raw, hmac_header = signed(body if isinstance(body, bytes) else body, secret)  # type: ignore[arg-type]
-        sent = {"X-Shopify-Hmac-Sha256": hmac_header, "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": domain,
-                "X-Shopify-Webhook-Id": webhook_id or f"wh-{next(counter)}", "X-Shopify-Event-Id": "ev-1",
-                "X-Shopify-Triggered-At": "2026-11-24T12:00:00Z", "X-Shopify-API-Version": "2026-10",
-                "Content-Type": "application/json"}
-        sent.update(headers or {})
-        return client.post("/webhooks", data=raw, headers={k: v for k, v in sent.items() if v is not None})
-
-    return _deliver
+    return functools.partial(post_webhook, client)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import os
 from functools import cache
@@ -78,3 +79,21 @@ def signed(body: dict[str, Any] | bytes, secret: str) -> tuple[bytes, str]:
     """The exact bytes to send and their ``X-Shopify-Hmac-Sha256`` header."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return raw, webhook_hmac(secret, raw)
+
+
+_webhook_ids = itertools.count(1)
+
+
+def post_webhook(client: Any, topic: str, body: Any, *, webhook_id: str | None = None,
+                 secret: str = "test-api-secret", domain: str = "demo-shop.myshopify.com",
+                 headers: dict[str, str | None] | None = None) -> Any:
+    """POST ``body`` to /webhooks with every header Shopify sends; ``headers`` overrides (None drops one)."""
+    raw, hmac_header = signed(body, secret)
+    sent: dict[str, str | None] = {
+        "X-Shopify-Hmac-Sha256": hmac_header, "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": domain,
+        "X-Shopify-Webhook-Id": webhook_id or f"wh-{next(_webhook_ids)}", "X-Shopify-Event-Id": "ev-1",
+        "X-Shopify-Triggered-At": "2026-11-24T12:00:00Z", "X-Shopify-API-Version": "2026-10",
+        "Content-Type": "application/json",
+    }
+    sent.update(headers or {})
+    return client.post("/webhooks", data=raw, headers={k: v for k, v in sent.items() if v is not None})
