@@ -50,7 +50,7 @@ class Database:
         if url.startswith("sqlite"):
             self.engine = _sqlite_engine(url)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.engine = create_engine(url, pool_recycle=300, pool_size=10, max_overflow=20)
         self.session = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
         app.extensions["db"] = self
 

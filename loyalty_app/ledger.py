@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .models import LedgerEntry, Member, utcnow
@@ -66,6 +65,9 @@ def post(
 
     A ``redeem`` never takes the available balance below zero (InsufficientPoints); every
     other kind may, because points already spent before a refund are a debt we record.
+    Posting under one member's lock serialises that member's keys; should another member's
+    transaction post the same key at the same moment, the unique constraint fails this
+    transaction (IntegrityError) and its retry finds the key and changes nothing.
     """
     if kind not in KINDS:
         raise LedgerError(f"unknown entry kind {kind!r}")
@@ -90,16 +92,7 @@ def post(
         shop_id=member.shop_id, member_id=member.id, amount=amount, kind=kind, source=source,
         idempotency_key=key, state=state, available_at=available_at, created_at=now, note=note, actor=actor,
     )
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        # The key was posted for another member of the shop since we looked: still a no-op.
-        existing = find_entry(session, member.shop_id, key)
-        if existing is None:
-            raise
-        return existing
-
+    session.add(entry)
     if state == "available":
         member.balance += amount
     else:

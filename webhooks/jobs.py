@@ -56,13 +56,18 @@ def schedule_drain(app: Flask) -> None:
 
 
 def run_drain(app: Flask) -> int:
-    """Process due inbox events in batches until none is left; returns how many were processed."""
+    """Process due inbox events in batches until none is left; returns how many were processed.
+
+    A drain that finds work first makes sure another drain is queued, so a backlog spreads
+    over every free worker (claims use SKIP LOCKED, so drains never take the same event).
+    """
     session = db.new_session()
     total = 0
     try:
         while ids := inbox.claim(session, app.config["INBOX_BATCH_SIZE"]):
-            for event_id in ids:
-                inbox.process(session, event_id, HANDLERS, app.config["INBOX_MAX_ATTEMPTS"])
+            if not queues.inline:
+                schedule_drain(app)
+            inbox.process_batch(session, ids, HANDLERS, app.config["INBOX_MAX_ATTEMPTS"])
             total += len(ids)
     finally:
         session.close()

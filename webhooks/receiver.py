@@ -49,19 +49,19 @@ def receive():  # type: ignore[no-untyped-def]
         malformed = f"body is not valid JSON: {exc}"
 
     session = db.session()  # type: ignore[misc]
-    event = inbox.store(session, delivery)
-    if event is None:
+    stored = inbox.store(session, delivery)
+    if stored is None:
         session.commit()
         return jsonify(status="duplicate"), 200
     if malformed:
-        event.status, event.error = "failed", malformed
+        inbox.fail(session, stored.id, malformed)
     session.commit()
-    log.info("webhook %s %s %s stored as %s", delivery.webhook_id, delivery.topic, delivery.shop_domain, event.status)
+    log.debug("webhook %s %s %s stored as %s", delivery.webhook_id, delivery.topic, delivery.shop_domain, stored.status)
     if malformed:
         return jsonify(error=malformed, webhook_id=delivery.webhook_id), 400
-    if event.status == "received":
+    if stored.status == "received":
         try:
             schedule_drain(current_app._get_current_object())  # type: ignore[attr-defined]
         except Exception:  # Redis down: the event is stored, the sweeper schedules it later
             log.exception("could not schedule webhook %s; the sweeper will", delivery.webhook_id)
-    return jsonify(status=event.status), 200
+    return jsonify(status=stored.status), 200

@@ -35,7 +35,7 @@ def enrol(session: Session, shop: Shop, customer_id: int, **profile: Any) -> tup
     Profile fields (email, first_name, last_name, birthday) given as non-None update the member.
     """
     values = {"shop_id": shop.id, "customer_id": customer_id, "balance": 0, "pending": 0, "lifetime": 0,
-              "created_at": utcnow()}
+              "created_at": utcnow(), **{k: v for k, v in profile.items() if v is not None}}
     created = insert_ignoring_conflict(session, Member, values, on=["shop_id", "customer_id"])
     member = find_member(session, shop.id, customer_id)
     assert member is not None
@@ -76,10 +76,11 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
                 reevaluating: bool = False) -> Tier | None:
     """Promote the member at once, or (re-evaluating) move them to the tier they qualify for.
 
+    The caller holds the member's lock (it has just posted for them, or locked them to re-rank).
+
     A promotion posts the new tier's entry bonus once per member and tier, whatever happens later.
     """
     now = now or utcnow()
-    member = ledger.lock_member(session, member.id)
     rules = tier_rules(session, shop.id)
     current = next((rule for rule in rules if rule.key == member.tier_id), None)
     target = resolve_tier(rules, current, tier_progress(session, shop, member, now), reevaluating)
@@ -98,7 +99,8 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
 def reevaluate_tiers(session: Session, shop: Shop, now: datetime | None = None) -> int:
     """Re-rank every member of a shop over the current window (the only path to demotion)."""
     changed = 0
-    for member in session.execute(select(Member).where(Member.shop_id == shop.id)).scalars().all():
+    for member_id in session.execute(select(Member.id).where(Member.shop_id == shop.id)).scalars().all():
+        member = ledger.lock_member(session, member_id)
         before = member.tier_id
         update_tier(session, shop, member, now, reevaluating=True)
         changed += member.tier_id != before

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import ledger
-from ..models import Campaign, Member, OrderRecord, OrderRefund, Shop, Tier, utcnow
+from ..models import Campaign, LedgerEntry, Member, OrderRecord, OrderRefund, Shop, Tier, utcnow
 from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_amount, order_points
 from ..program.reversal import reversal_delta
 from ..sql import insert_ignoring_conflict
@@ -151,7 +151,6 @@ def record_paid_order(session: Session, shop: Shop, payload: Any, now: datetime 
 def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now: datetime) -> int:
     """Post an order's points for a member, then apply anything held against the order."""
     settings = program_settings(shop)
-    member = ledger.lock_member(session, member.id)
     tier = session.get(Tier, member.tier_id) if member.tier_id else None
     points = order_points(
         record.eligible_amount or Decimal("0"), settings.points_per_unit,
@@ -160,21 +159,23 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     )
     record.member_id = member.id
     record.points_earned = points
+    earn = None
     if points > 0:
         pending = settings.pending_days > 0
-        ledger.post(session, member.id, amount=points, kind="earn", key=f"order:{record.order_id}",
+        earn = ledger.post(session, member.id, amount=points, kind="earn", key=f"order:{record.order_id}",
                     source=f"order:{record.order_id}", state="pending" if pending else "available",
                     available_at=now + timedelta(days=settings.pending_days) if pending else None, now=now)
-    _settle(session, record, now)
-    update_tier(session, shop, member, now)
+    _settle(session, record, now, earn)
+    if points > 0:  # the posting above holds the member's lock
+        update_tier(session, shop, member, now)
     return points
 
 
-def _settle(session: Session, record: OrderRecord, now: datetime) -> None:
+def _settle(session: Session, record: OrderRecord, now: datetime, earn: LedgerEntry | None = None) -> None:
     """Apply held refunds in arrival order, then a cancellation, against what the order earned."""
     if record.points_earned is None or record.member_id is None:
         return
-    earn = ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
+    earn = earn or ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
     state = earn.state if earn is not None else "available"
     available_at = earn.available_at if earn is not None and earn.state == "pending" else None
     eligible = record.eligible_amount or Decimal("0")

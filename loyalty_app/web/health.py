@@ -9,6 +9,12 @@ from ..extensions import db
 bp = Blueprint("health", __name__)
 
 
+@bp.get("/ping")
+def ping():  # type: ignore[no-untyped-def]
+    """Liveness only: the process answers. No database, so it is also the benchmarks' hello-world route."""
+    return "ok", 200, {"Content-Type": "text/plain"}
+
+
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
     """Report the database, the queue mode and the pinned Admin API version."""

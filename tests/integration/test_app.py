@@ -12,6 +12,11 @@ def test_healthz_reports_inline_jobs_and_api_version(client):
     assert response.json == {"status": "ok", "api_version": "2026-10", "jobs": "inline"}
 
 
+def test_ping_needs_nothing(client):
+    response = client.get("/ping")
+    assert (response.status_code, response.data) == (200, b"ok")
+
+
 def test_migrations_match_the_models(app):
     with db.engine.connect() as connection:  # type: ignore[union-attr]
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)

@@ -114,7 +114,7 @@ def test_compliance_topics(deliver, session, shop):
 
 def test_transient_failure_retries_with_backoff_then_succeeds(app, session, shop, monkeypatch):
     delivery = inbox.Delivery("orders/paid", shop.domain, "t-1", b'{"id": 1}')
-    event = inbox.store(session, delivery)
+    event = session.get(WebhookEvent, inbox.store(session, delivery).id)
     session.commit()
     calls = []
 
@@ -138,7 +138,8 @@ def test_transient_failure_retries_with_backoff_then_succeeds(app, session, shop
 
 
 def test_transient_failure_gives_up_after_max_attempts(app, session, shop):
-    event = inbox.store(session, inbox.Delivery("orders/paid", shop.domain, "t-2", b'{"id": 1}'))
+    event = session.get(WebhookEvent, inbox.store(session, inbox.Delivery("orders/paid", shop.domain, "t-2",
+                                                                          b'{"id": 1}')).id)
     session.commit()
 
     def broken(*_):
@@ -155,13 +156,32 @@ def test_transient_failure_gives_up_after_max_attempts(app, session, shop):
 
 
 def test_sweeper_hands_back_a_dead_workers_claim(app, session, shop):
-    event = inbox.store(session, inbox.Delivery("orders/paid", shop.domain, "t-3",
-                                                 b'{"id": 1}'), now=utcnow() - timedelta(hours=1))
+    stored = inbox.store(session, inbox.Delivery("orders/paid", shop.domain, "t-3", b'{"id": 1}'),
+                         now=utcnow() - timedelta(hours=1))
+    event = session.get(WebhookEvent, stored.id)
     session.commit()
     inbox.claim(session, 10, utcnow() - timedelta(hours=1))  # claimed, then the worker died
     assert inbox.sweep(session, grace_seconds=120) == 1
     session.refresh(event)
     assert event.status == "received"
+
+
+def test_a_failing_event_in_a_batch_fails_alone(app, session, shop):
+    ids = [inbox.store(session, inbox.Delivery("orders/paid", shop.domain, f"b-{i}", body)).id
+           for i, body in enumerate([b'{"id": 1}', b'{"id": -1}', b'{"id": 3}'])]
+    session.commit()
+    claimed = inbox.claim(session, 10)
+    assert claimed == ids
+
+    def handler(session_, shop_, payload_, event_):
+        if payload_["id"] < 0:
+            raise inbox.PayloadError("id must be positive")
+        return f"ok {payload_['id']}"
+
+    inbox.process_batch(session, claimed, {"orders/paid": handler}, max_attempts=5)
+    session.expire_all()
+    assert [(e.status, e.result, e.error) for e in session.query(WebhookEvent).order_by(WebhookEvent.id)] == [
+        ("processed", "ok 1", None), ("failed", None, "PayloadError: id must be positive"), ("processed", "ok 3", None)]
 
 
 def test_refund_before_paid_over_http(deliver, session, shop):
