@@ -83,6 +83,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
     return {
         "LOYALTY_ENV": mode,
         "SECRET_KEY": secret_key,
+        "SESSION_COOKIE_SECURE": production,
         "DATABASE_URL": database_url,
         "REDIS_URL": _str(env, "REDIS_URL"),
         "SHOPIFY_API_KEY": _str(env, "SHOPIFY_API_KEY", "dev-api-key"),
@@ -90,6 +91,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SHOPIFY_API_SECRET_PREVIOUS": _str(env, "SHOPIFY_API_SECRET_PREVIOUS"),
         "SHOPIFY_API_VERSION": _str(env, "SHOPIFY_API_VERSION", API_VERSION),
         "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", "https://{shop}/admin/api/{version}/graphql.json"),
+        "SHOPIFY_TOKEN_URL": _str(env, "SHOPIFY_TOKEN_URL", "https://{shop}/admin/oauth/access_token"),
         "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", "read_orders,read_customers,write_customers,write_discounts"),
         "APP_URL": _str(env, "APP_URL", "http://127.0.0.1:5000"),
         "TOKEN_ENCRYPTION_KEY": token_key,

@@ -24,7 +24,7 @@ from loyalty_app.models import Base, Shop
 from loyalty_app.services.shops import install_shop
 from tests.helpers import post_webhook
 
-SECRET = "test-api-secret"
+SECRET = "test-api-secret-0123456789abcdef"
 BASE_CONFIG = {
     "LOYALTY_ENV": "test",
     "SHOPIFY_API_KEY": "test-api-key",

@@ -85,7 +85,7 @@ _webhook_ids = itertools.count(1)
 
 
 def post_webhook(client: Any, topic: str, body: Any, *, webhook_id: str | None = None,
-                 secret: str = "test-api-secret", domain: str = "demo-shop.myshopify.com",
+                 secret: str = "test-api-secret-0123456789abcdef", domain: str = "demo-shop.myshopify.com",
                  headers: dict[str, str | None] | None = None) -> Any:
     """POST ``body`` to /webhooks with every header Shopify sends; ``headers`` overrides (None drops one)."""
     raw, hmac_header = signed(body, secret)

@@ -1,0 +1,81 @@
+"""Discount codes for redeemed rewards: created for one customer, usable once, deactivated to release."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .client import AdminClient
+
+# No 0/O, 1/I/L: a code read aloud or typed from a receipt is unambiguous.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_code(prefix: str = "LOYAL") -> str:
+    """An unguessable, readable code such as ``LOYAL-7KQ3-M9XD`` (8 symbols: about 40 bits)."""
+    symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{prefix}-{symbols[:4]}-{symbols[4:]}"
+
+
+def customer_gid(customer_id: int) -> str:
+    return f"gid://shopify/Customer/{customer_id}"
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """Everything Shopify needs to create one reward's code for one customer."""
+
+    code: str
+    title: str
+    kind: str  # fixed_amount | percentage | free_shipping
+    value: Decimal
+    customer_id: int
+    starts_at: datetime
+    ends_at: datetime | None = None
+    minimum_subtotal: Decimal | None = None
+    combines_with: dict[str, bool] = field(default_factory=dict)
+
+
+def _common(request: CodeRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "title": request.title,
+        "code": request.code,
+        "startsAt": request.starts_at.isoformat(),
+        "endsAt": request.ends_at.isoformat() if request.ends_at else None,
+        # `context`, not the `customerSelection` deprecated since 2026-04.
+        "context": {"customers": {"add": [customer_gid(request.customer_id)]}},
+        "usageLimit": 1,
+        "appliesOncePerCustomer": True,
+        "combinesWith": {
+            "orderDiscounts": bool(request.combines_with.get("order_discounts", False)),
+            "productDiscounts": bool(request.combines_with.get("product_discounts", True)),
+            "shippingDiscounts": bool(request.combines_with.get("shipping_discounts", True)),
+        },
+    }
+    if request.minimum_subtotal:
+        fields["minimumRequirement"] = {"subtotal": {"greaterThanOrEqualToSubtotal": str(request.minimum_subtotal)}}
+    return fields
+
+
+def create_code(client: AdminClient, request: CodeRequest) -> str:
+    """Create the code in Shopify; returns the discount node's id."""
+    if request.kind == "free_shipping":
+        result = client.mutate("DiscountCodeFreeShippingCreate", "discountCodeFreeShippingCreate", {
+            "freeShippingCodeDiscount": {**_common(request), "destination": {"all": True}}})
+    else:
+        if request.kind == "percentage":
+            value: dict[str, Any] = {"percentage": float(request.value / 100)}
+        elif request.kind == "fixed_amount":
+            value = {"discountAmount": {"amount": str(request.value), "appliesOnEachItem": False}}
+        else:
+            raise ValueError(f"unknown reward kind {request.kind!r}")
+        result = client.mutate("DiscountCodeBasicCreate", "discountCodeBasicCreate", {
+            "basicCodeDiscount": {**_common(request), "customerGets": {"value": value, "items": {"all": True}}}})
+    return result["codeDiscountNode"]["id"]
+
+
+def deactivate_code(client: AdminClient, discount_id: str) -> None:
+    """Deactivate a code so it can no longer be used (the record stays in Shopify)."""
+    client.mutate("DiscountCodeDeactivate", "discountCodeDeactivate", {"id": discount_id})
