@@ -98,6 +98,29 @@ def loyalty_upkeep() -> None:
                    f"tier changes {result.tier_changes}")
 
 
+@loyalty_cli.command("reconcile")
+@click.argument("domain")
+@click.option("--hours", default=48, show_default=True, help="How far back to look.")
+def loyalty_reconcile(domain: str, hours: int) -> None:
+    """Credit paid orders of the last HOURS that the webhooks missed (idempotent)."""
+    from datetime import timedelta
+
+    from .connections import client_for
+    from .models import utcnow
+    from .services.reconcile import reconcile
+
+    session = _session()
+    shop = shops.get_shop(session, domain)
+    if shop is None:
+        click.echo(f"no shop {domain}", err=True)
+        sys.exit(1)
+    until = utcnow()
+    result = reconcile(session, shop, client_for(current_app, session, shop),  # type: ignore[arg-type]
+                       until - timedelta(hours=hours), until, checkpoint=session.commit)
+    session.commit()
+    click.echo(f"{domain}: {result.seen} paid orders seen, {result.credited} credited ({result.points} points)")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups on the app."""
     for group in (db_cli, shop_cli, loyalty_cli):

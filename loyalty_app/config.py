@@ -99,5 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "INBOX_GRACE_SECONDS": _int(env, "INBOX_GRACE_SECONDS", 120),
         "INBOX_MAX_ATTEMPTS": _int(env, "INBOX_MAX_ATTEMPTS", 8),
         "INBOX_BATCH_SIZE": _int(env, "INBOX_BATCH_SIZE", 200),
+        "STANDINGS_SYNC": _bool(env, "STANDINGS_SYNC", True),
+        "STANDINGS_SYNC_WINDOW": _int(env, "STANDINGS_SYNC_WINDOW", 10),
         "PROXY_MAX_AGE_SECONDS": _int(env, "PROXY_MAX_AGE_SECONDS", 300),
     }

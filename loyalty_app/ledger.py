@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.orm import Session
 
 from .models import LedgerEntry, Member, utcnow
@@ -23,6 +23,28 @@ KINDS = LIFETIME_KINDS | {"redeem", "release", "expire", "adjust"}
 ACTIVITY_KINDS = EARN_KINDS | {"redeem"}
 """Kinds that count as the shopper being active (expiry and reversals do not)."""
 STATES = ("pending", "available")
+
+
+TOUCHED = "loyalty.touched_members"
+COMMITTED = "loyalty.committed_members"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed(session: Session) -> None:
+    session.info.setdefault(COMMITTED, set()).update(session.info.pop(TOUCHED, set()))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(TOUCHED, None)
+
+
+def committed_members(session: Session) -> set[int]:
+    """Members whose points changed in this session's committed transactions since the last call.
+
+    Whoever mirrors balances elsewhere (customer metafields) asks here after committing.
+    """
+    return session.info.pop(COMMITTED, set())
 
 
 class LedgerError(Exception):
@@ -101,6 +123,7 @@ def post(
         member.lifetime += amount
     if kind in ACTIVITY_KINDS:
         member.last_activity_at = now
+    session.info.setdefault(TOUCHED, set()).add(member.id)
     session.flush()
     return entry
 

@@ -24,6 +24,7 @@ class ProgramSettingsSchema(Schema):
     earn_on = fields.String(load_default="orders/paid", validate=validate.OneOf(EARN_TRIGGERS))
     include_test_orders = fields.Boolean(load_default=False)
     credit_guest_orders = fields.Boolean(load_default=False)
+    tier_tags = fields.Boolean(load_default=False)
     birthday_source = fields.String(load_default="metafield", validate=validate.OneOf(("metafield", "tag")))
     birthday_metafield = fields.String(load_default="facts.birth_date")
     languages = fields.List(fields.String(validate=validate.Length(min=2, max=5)), load_default=lambda: ["en"])

@@ -7,12 +7,14 @@ once per burst instead of once per webhook. Every job is safe to run twice.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
 from rq import Retry
 
 from loyalty_app.extensions import db, queues
-from loyalty_app.services import inbox, upkeep
+from loyalty_app import ledger
+from loyalty_app.services import inbox, standings, upkeep
 from loyalty_app.services.shops import active_shops
 
 from .handlers import HANDLERS
@@ -20,6 +22,8 @@ from .handlers import HANDLERS
 log = logging.getLogger(__name__)
 
 DRAIN_FLAG = "loyalty:inbox:drain-scheduled"
+STANDINGS_DIRTY = "loyalty:standings:dirty"
+STANDINGS_FLAG = "loyalty:standings:scheduled"
 DRAIN_FLAG_TTL = 300
 _worker_app: Flask | None = None
 
@@ -68,10 +72,52 @@ def run_drain(app: Flask) -> int:
             if not queues.inline:
                 schedule_drain(app)
             inbox.process_batch(session, ids, HANDLERS, app.config["INBOX_MAX_ATTEMPTS"])
+            schedule_standings(app, ledger.committed_members(session))
             total += len(ids)
     finally:
         session.close()
     return total
+
+
+def schedule_standings(app: Flask, member_ids: set[int]) -> None:
+    """Mark members whose points changed; one delayed job per window writes their latest standing.
+
+    Without Redis (the embedded default) nothing is mirrored: the widget asks the app proxy.
+    """
+    if not member_ids or queues.inline or not app.config["STANDINGS_SYNC"]:
+        return
+    assert queues.redis is not None and queues.default is not None
+    window = app.config["STANDINGS_SYNC_WINDOW"]
+    pipe = queues.redis.pipeline()
+    pipe.sadd(STANDINGS_DIRTY, *member_ids)
+    pipe.set(STANDINGS_FLAG, "1", nx=True, ex=window * 2 + 60)
+    _, first = pipe.execute()
+    if first:
+        queues.default.enqueue_in(timedelta(seconds=window), sync_standings, job_timeout=600, result_ttl=300,
+                                  retry=Retry(max=3, interval=[30, 120, 600]))
+
+
+def sync_standings() -> int:
+    """Job: write the current balance and tier of every member marked since the last run."""
+    from loyalty_app.connections import client_for
+
+    app = _app()
+    with app.app_context():
+        assert queues.redis is not None
+        queues.redis.delete(STANDINGS_FLAG)
+        written = 0
+        while raw := queues.redis.spop(STANDINGS_DIRTY, 500):
+            ids = [int(value) for value in raw]  # type: ignore[union-attr]
+            session = db.new_session()
+            try:
+                written += standings.sync_standings(session, ids, lambda shop: client_for(app, session, shop))
+                session.commit()  # a refreshed token is kept
+            except Exception:
+                queues.redis.sadd(STANDINGS_DIRTY, *ids)  # nothing is lost: the retry writes them
+                raise
+            finally:
+                session.close()
+        return written
 
 
 def drain_inbox() -> int:
@@ -111,3 +157,48 @@ def daily_upkeep() -> None:
                 session.commit()
         finally:
             session.close()
+
+
+def reconcile_shop(shop_id: int, since: str, until: str) -> dict[str, int]:
+    """Job: credit the paid orders of [since, until) (ISO 8601) that the webhooks missed."""
+    from datetime import datetime
+
+    from loyalty_app.connections import client_for
+    from loyalty_app.services.reconcile import reconcile
+    from loyalty_app.services.shops import require_shop
+
+    app = _app()
+    with app.app_context():
+        session = db.new_session()
+        try:
+            shop = require_shop(session, shop_id)
+            result = reconcile(session, shop, client_for(app, session, shop), datetime.fromisoformat(since),
+                               datetime.fromisoformat(until), checkpoint=session.commit)
+            session.commit()
+        finally:
+            session.close()
+        log.info("reconciled shop %s: %s", shop_id, result)
+        return {"seen": result.seen, "credited": result.credited, "points": result.points}
+
+
+def reconcile_recent() -> None:
+    """Daily job: reconcile the last two days of every shop, one job each."""
+    from datetime import timedelta
+
+    from loyalty_app.models import utcnow
+
+    app = _app()
+    with app.app_context():
+        session = db.new_session()
+        try:
+            shop_ids = [shop.id for shop in active_shops(session) if not shop.needs_reauth]
+        finally:
+            session.close()
+        until = utcnow()
+        for shop_id in shop_ids:
+            args = (shop_id, (until - timedelta(days=2)).isoformat(), until.isoformat())
+            if queues.inline:
+                reconcile_shop(*args)
+            else:
+                queues.default.enqueue(reconcile_shop, *args, job_timeout=3600,  # type: ignore[union-attr]
+                                       retry=Retry(max=3, interval=[60, 300, 900]))

@@ -24,6 +24,7 @@ class ProgramSettings:
     earn_on: str = "orders/paid"
     include_test_orders: bool = False
     credit_guest_orders: bool = False
+    tier_tags: bool = False  # also tag customers "loyalty-tier:<name>" so merchants can segment
     birthday_source: str = "metafield"  # or "tag": where customers/update finds a birthday
     birthday_metafield: str = "facts.birth_date"
     languages: tuple[str, ...] = field(default=("en",))

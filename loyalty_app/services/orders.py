@@ -126,9 +126,13 @@ def _campaign_multiplier(session: Session, shop_id: int, moment: datetime) -> De
 
 
 def record_paid_order(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
-    """Earn points for a paid order; returns what happened (for the inbox row and logs)."""
+    """Earn points for a paid order webhook; returns what happened (for the inbox row and logs)."""
+    return record_paid_facts(session, shop, order_facts(payload), now)
+
+
+def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: datetime | None = None) -> str:
+    """Earn points for a paid order however it reached us (webhook or reconciliation): one path, one key."""
     now = now or utcnow()
-    facts = order_facts(payload)
     settings = program_settings(shop)
     if facts.test and not settings.include_test_orders:
         return "ignored: test order"

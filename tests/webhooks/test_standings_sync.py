@@ -1,0 +1,36 @@
+"""A burst of changes to one member becomes one metafield write with the latest values (real Redis)."""
+import pytest
+import responses
+from rq import SimpleWorker
+
+from loyalty_app.extensions import db, queues
+from loyalty_app.services.shops import install_shop
+from tests.conftest import SHOP_DOMAIN
+from tests.fake_admin import FakeAdmin
+from tests.helpers import post_webhook, simple_order
+from webhooks.jobs import STANDINGS_DIRTY, sync_standings
+
+pytestmark = pytest.mark.integration
+
+
+def test_burst_is_coalesced_into_one_write_of_the_latest_standing(pg_redis_app):
+    with pg_redis_app.app_context():
+        session = db.session()
+        install_shop(session, SHOP_DOMAIN, "shpat_t", pg_redis_app.extensions["token_box"])
+        session.commit()
+        client = pg_redis_app.test_client()
+        for order_id in range(1, 6):
+            assert post_webhook(client, "orders/paid", simple_order(order_id, 5, "120.00")).status_code == 200
+        SimpleWorker([queues.default], connection=queues.redis).work(burst=True)
+
+        assert queues.redis.smembers(STANDINGS_DIRTY) == {b"1"}
+        assert queues.default.scheduled_job_registry.count == 1
+
+        with responses.RequestsMock() as rsps:
+            fake = FakeAdmin(rsps).answer({"metafieldsSet": {"metafields": [], "userErrors": []}})
+            assert sync_standings() == 1
+        [request] = fake.requests
+        by_key = {m["key"]: m["value"] for m in request["variables"]["metafields"]}
+        # 5 orders × 120 at ×1 (Silver is only reached by the fifth) + Silver's 100-point entry bonus.
+        assert (by_key["balance"], by_key["tier"]) == ("700", "Silver")
+        assert queues.redis.scard(STANDINGS_DIRTY) == 0
