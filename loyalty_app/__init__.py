@@ -33,10 +33,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webhooks import receiver
 
     from . import cli
-    from .web import auth, health
+    from .web import auth, health, proxy
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(proxy.bp)
     app.register_blueprint(receiver.bp)
     cli.init_app(app)
     app.cli.add_command(webhooks_cli.webhooks_cli)

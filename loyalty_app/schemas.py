@@ -52,3 +52,29 @@ class BalanceSchema(Schema):
     pending = fields.Integer()
     lifetime = fields.Integer()
     tier = fields.String(allow_none=True)
+
+
+class RedeemSchema(Schema):
+    """``POST /proxy/redeem``: which reward, and the widget's key for this click (replays share it)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reward_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    idempotency_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,100}$"))
+
+
+class RedemptionSchema(Schema):
+    """A redemption as the shopper sees it."""
+
+    id = fields.Integer()
+    code = fields.String()
+    cost = fields.Integer()
+    state = fields.String()
+    reward_id = fields.Integer(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    apply_url = fields.Method("_apply_url")
+
+    def _apply_url(self, redemption) -> str:  # type: ignore[no-untyped-def]
+        return f"/discount/{redemption.code}?redirect=/cart"

@@ -97,3 +97,15 @@ def post_webhook(client: Any, topic: str, body: Any, *, webhook_id: str | None =
     }
     sent.update(headers or {})
     return client.post("/webhooks", data=raw, headers={k: v for k, v in sent.items() if v is not None})
+
+
+def proxy_query(customer_id: int | None, *, secret: str = "test-api-secret-0123456789abcdef",
+                shop: str = "demo-shop.myshopify.com", timestamp: int | None = None) -> list[tuple[str, str]]:
+    """The query Shopify's app proxy adds to a forwarded request, signed as Shopify signs it."""
+    import time
+
+    from loyalty_app.security import proxy_signature
+
+    params = [("shop", shop), ("logged_in_customer_id", "" if customer_id is None else str(customer_id)),
+              ("path_prefix", "/apps/loyalty"), ("timestamp", str(int(time.time()) if timestamp is None else timestamp))]
+    return params + [("signature", proxy_signature(secret, params))]

@@ -202,3 +202,26 @@ def reconcile_recent() -> None:
             else:
                 queues.default.enqueue(reconcile_shop, *args, job_timeout=3600,  # type: ignore[union-attr]
                                        retry=Retry(max=3, interval=[60, 300, 900]))
+
+
+def expire_codes() -> None:
+    """Hourly job: release abandoned reservations; deactivate expired unused codes and return their points."""
+    from loyalty_app.connections import client_for
+    from loyalty_app.services import redemptions
+    from loyalty_app.services.connection import ReauthRequired
+    from loyalty_app.shopify.discounts import deactivate_code
+
+    app = _app()
+    with app.app_context():
+        session = db.new_session()
+        try:
+            redemptions.release_stale_reservations(session, timedelta(minutes=15))
+            session.commit()
+            for shop in active_shops(session):
+                try:
+                    client = client_for(app, session, shop)
+                except ReauthRequired:
+                    continue
+                redemptions.expire_codes(session, shop, lambda discount_id: deactivate_code(client, discount_id))
+        finally:
+            session.close()

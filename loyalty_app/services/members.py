@@ -14,8 +14,8 @@ from ..program.tiers import TierRule, resolve_tier, window_start
 from ..sql import insert_ignoring_conflict
 from .shops import program_settings
 
-TIER_POINT_KINDS = ("earn", "action", "reversal")
-"""What counts towards a points tier: earning net of refunds, never tier bonuses themselves."""
+TIER_POINT_KINDS = ("earn", "action", "bonus", "reversal")
+"""What counts towards a points tier: everything earned, net of refunds (member.lifetime's kinds)."""
 
 
 class UnknownMember(LookupError):
@@ -52,10 +52,15 @@ def tier_rules(session: Session, shop_id: int) -> list[TierRule]:
     return [TierRule(t.id, t.name, t.threshold, t.multiplier, t.entry_bonus) for t in tiers]
 
 
-def tier_progress(session: Session, shop: Shop, member: Member, now: datetime) -> Decimal:
-    """The member's points earned, or money spent, within the shop's tier window."""
+def tier_progress(session: Session, shop: Shop, member: Member, now: datetime | None = None) -> Decimal:
+    """The member's points earned, or money spent, within the shop's tier window.
+
+    Points over the lifetime are the member's cached ``lifetime``: no scan of their history.
+    """
     settings = program_settings(shop)
-    since = window_start(settings.tier_window, now)
+    since = window_start(settings.tier_window, now or utcnow())
+    if settings.tier_basis == "points" and since is None:
+        return Decimal(member.lifetime)
     if settings.tier_basis == "points":
         query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
             LedgerEntry.member_id == member.id, LedgerEntry.kind.in_(TIER_POINT_KINDS)

@@ -1,13 +1,17 @@
 """Redemptions: points exchanged for discount codes, and what became of the codes."""
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Redemption, Shop, utcnow
+from .. import ledger
+from ..models import Redemption, Reward, Shop, utcnow
+from ..shopify.discounts import CodeRequest, new_code
 from .payloads import PayloadError, parse_id
 
 
@@ -28,3 +32,155 @@ def mark_codes_used(session: Session, shop: Shop, payload: Any, now: datetime | 
         redemption.state, redemption.used_at, redemption.order_id = "used", now or utcnow(), order_id
     session.flush()
     return f"{len(used)} code(s) used"
+
+
+class RedemptionError(Exception):
+    """A redemption the shopper cannot make; ``reason`` is a stable code the widget translates."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+def _find(session: Session, shop_id: int, key: str) -> Redemption | None:
+    return session.execute(
+        select(Redemption).where(Redemption.shop_id == shop_id, Redemption.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def reserve(session: Session, shop: Shop, member_id: int, reward_id: int, client_key: str,
+            now: datetime | None = None) -> tuple[Redemption, bool]:
+    """Debit the reward's cost and record the redemption as ``reserved``; returns (redemption, created).
+
+    Replaying the key returns the first redemption with created False.
+
+    Runs under the member's row lock, so two redemptions that together exceed the balance
+    cannot both pass. The caller commits before it calls Shopify.
+    """
+    now = now or utcnow()
+    member = ledger.lock_member(session, member_id)
+    key = f"{member.id}:{client_key}"
+    existing = _find(session, shop.id, key)
+    if existing is not None:
+        return existing, False
+    reward = session.get(Reward, reward_id)
+    if reward is None or reward.shop_id != shop.id or not reward.active:
+        raise RedemptionError("unknown_reward", "that reward does not exist")
+    redemption = Redemption(shop_id=shop.id, member_id=member.id, reward_id=reward.id, idempotency_key=key,
+                            code=new_code(), cost=reward.cost, state="reserved", created_at=now,
+                            expires_at=now + timedelta(days=reward.expires_after_days)
+                            if reward.expires_after_days else None)
+    session.add(redemption)
+    session.flush()
+    try:
+        ledger.post(session, member.id, amount=-reward.cost, kind="redeem", key=f"redeem:{redemption.id}",
+                    source=f"reward:{reward.id}", note=reward.name, actor="shopper", now=now)
+    except ledger.InsufficientPoints as exc:
+        raise RedemptionError("insufficient_points", "not enough points for that reward") from exc
+    return redemption, True
+
+
+def activate(session: Session, redemption: Redemption, discount_id: str) -> None:
+    """The code exists in Shopify: the redemption is usable."""
+    redemption.state, redemption.discount_id, redemption.error = "active", discount_id, None
+    session.flush()
+
+
+def release(session: Session, redemption: Redemption, error: str, state: str = "released",
+            now: datetime | None = None) -> None:
+    """Give the points back with a compensating entry (the debit stays on record)."""
+    ledger.post(session, redemption.member_id, amount=redemption.cost, kind="release",
+                key=f"release:{redemption.id}", source=f"redemption:{redemption.id}", note=error[:500], now=now)
+    redemption.state, redemption.error = state, error[:500]
+    session.flush()
+
+
+def code_request(session: Session, redemption: Redemption, customer_id: int) -> CodeRequest:
+    """What Shopify needs to create this redemption's code."""
+    reward = session.get(Reward, redemption.reward_id)
+    assert reward is not None
+    return CodeRequest(code=redemption.code, title=f"{reward.name} ({redemption.code})", kind=reward.kind,
+                       value=reward.value, customer_id=customer_id, starts_at=redemption.created_at,
+                       ends_at=redemption.expires_at, minimum_subtotal=reward.minimum_subtotal,
+                       combines_with=reward.combines_with or {})
+
+
+def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, reward_id: int, client_key: str,
+           create: Callable[[CodeRequest], str], wait: float = 10.0) -> Redemption:
+    """Reserve, create the code in Shopify, then activate, or release the points if Shopify fails.
+
+    This use case commits between its steps (never holding a lock across the network call).
+    A replay of the key returns the first redemption; one still in flight is awaited.
+    """
+    redemption, created = reserve(session, shop, member_id, reward_id, client_key)
+    session.commit()
+    if not created:
+        return _settled(session, redemption.id, wait)
+    try:
+        discount_id = create(code_request(session, redemption, customer_id))
+    except Exception as exc:  # Shopify refused or timed out: the shopper keeps their points
+        session.rollback()
+        redemption = session.get(Redemption, redemption.id)
+        release(session, redemption, f"{type(exc).__name__}: {exc}")
+        session.commit()
+        raise RedemptionError("shopify_failed", "the discount code could not be created; "
+                                                "your points were returned") from exc
+    activate(session, redemption, discount_id)
+    session.commit()
+    return redemption
+
+
+def _settled(session: Session, redemption_id: int, wait: float) -> Redemption:
+    """The redemption once its creator has finished (a double click waits for the first click)."""
+    deadline = time.monotonic() + wait
+    while True:
+        session.expire_all()
+        redemption = session.get(Redemption, redemption_id)
+        assert redemption is not None
+        if redemption.state != "reserved" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    session.rollback()
+    if redemption.state == "released":
+        raise RedemptionError("shopify_failed", "the discount code could not be created; your points were returned")
+    return redemption
+
+
+def release_stale_reservations(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
+    """Release redemptions left ``reserved`` by a crash mid-redemption; returns how many."""
+    now = now or utcnow()
+    stale = session.execute(select(Redemption).where(Redemption.state == "reserved",
+                                                     Redemption.created_at < now - older_than)).scalars().all()
+    for redemption in stale:
+        release(session, redemption, "abandoned while the code was being created", now=now)
+    return len(stale)
+
+
+def expire_codes(session: Session, shop: Shop, deactivate: Callable[[str], None], now: datetime | None = None) -> int:
+    """Deactivate unused codes past their expiry and return the points if the reward says so."""
+    now = now or utcnow()
+    due = session.execute(select(Redemption).where(
+        Redemption.shop_id == shop.id, Redemption.state == "active", Redemption.expires_at <= now)).scalars().all()
+    for redemption in due:
+        if redemption.discount_id:
+            deactivate(redemption.discount_id)
+        reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
+        if reward is not None and reward.return_points_on_expiry:
+            release(session, redemption, "code expired unused", state="expired", now=now)
+        else:
+            redemption.state = "expired"
+        session.commit()  # each code on its own: Shopify already deactivated it
+    return len(due)
+
+
+def shown_state(redemption: Redemption, now: datetime) -> str:
+    """The state a shopper sees: an active code past its expiry is expired even before the job runs."""
+    if redemption.state == "active" and redemption.expires_at is not None and redemption.expires_at <= now:
+        return "expired"
+    return redemption.state
+
+
+def member_codes(session: Session, member_id: int) -> list[Redemption]:
+    """A member's redemptions, newest first."""
+    return list(session.execute(select(Redemption).where(Redemption.member_id == member_id)
+                                .order_by(Redemption.id.desc())).scalars())

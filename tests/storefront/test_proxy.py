@@ -1,0 +1,257 @@
+"""The app proxy API: signatures, the shopper's view, and atomic redemption."""
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+import responses
+
+from loyalty_app import ledger
+from loyalty_app.extensions import db
+from loyalty_app.models import LedgerEntry, Redemption, Reward, utcnow
+from loyalty_app.services import orders, redemptions
+from loyalty_app.services.members import enrol, find_member
+from loyalty_app.services.shops import install_shop
+from tests.conftest import SHOP_DOMAIN
+from tests.fake_admin import FakeAdmin
+from tests.helpers import proxy_query, simple_order
+
+CREATED = {"codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/9"}, "userErrors": []}
+
+
+def get(client, path, customer_id, **kwargs):
+    return client.get(f"/proxy/{path}", query_string=proxy_query(customer_id, **kwargs))
+
+
+def post(client, path, customer_id, body):
+    return client.post(f"/proxy/{path}", query_string=proxy_query(customer_id), json=body)
+
+
+def reward_id(session, kind):
+    return session.query(Reward).filter_by(kind=kind).one().id
+
+
+@pytest.fixture
+def fake():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield FakeAdmin(rsps)
+
+
+@pytest.fixture
+def member(session, shop):
+    orders.record_paid_order(session, shop, simple_order(1, 5, "1000.00"))  # 1000 + Silver bonus 100
+    session.commit()
+    return find_member(session, shop.id, 5)
+
+
+def test_member_view(client, session, shop, member):
+    for i in range(12):
+        ledger.post(session, member.id, amount=1, kind="adjust", key=f"adj:{i}", source="test")
+    session.commit()
+    body = get(client, "me", 5).json
+    assert (body["customer_id"], body["balance"], body["pending"], body["lifetime"]) == (5, 1112, 0, 1100)
+    assert body["tier"] == {"name": "Silver", "multiplier": "1.25"}
+    assert body["next_tier"] == {"name": "Gold", "remaining": "400"}
+    assert [(r["cost"], r["affordable"]) for r in body["rewards"]] == [(500, True), (750, True), (1000, True)]
+    assert len(body["activity"]) == 10 and body["activity"][0]["kind"] == "adjust"
+    assert body["referral_url"].startswith(f"https://{SHOP_DOMAIN}/?ref=") and "5" not in body["referral_url"][-3:]
+    assert {w["action"] for w in body["ways_to_earn"]} >= {"order", "signup", "birthday"}
+
+
+def test_guest_view(client, shop):
+    body = get(client, "me", None).json
+    assert body["customer_id"] is None and body["balance"] is None
+    assert body["links"] == {"sign_in": "/account/login", "join": "/account/register"}
+    assert all(r["affordable"] is False for r in body["rewards"])
+
+
+def test_signed_in_customer_without_points(client, shop):
+    body = get(client, "me", 404).json
+    assert (body["customer_id"], body["balance"], body["tier"]["name"]) == (404, 0, "Bronze")
+    assert body["next_tier"] == {"name": "Silver", "remaining": "500"}
+
+
+@pytest.mark.parametrize("case", ["tampered", "swapped_customer", "stale", "future", "unsigned", "wrong_secret"])
+def test_bad_signatures_are_401(client, shop, member, case):
+    params = proxy_query(5)
+    if case == "tampered":
+        params = [(k, "evil.myshopify.com" if k == "shop" else v) for k, v in params]
+    elif case == "swapped_customer":
+        params = [(k, "6" if k == "logged_in_customer_id" else v) for k, v in params]
+    elif case == "stale":
+        params = proxy_query(5, timestamp=int(time.time()) - 3600)
+    elif case == "future":
+        params = proxy_query(5, timestamp=int(time.time()) + 3600)
+    elif case == "unsigned":
+        params = [p for p in params if p[0] != "signature"]
+    else:
+        params = proxy_query(5, secret="someone-elses-secret-0123456789ab")
+    response = client.get("/proxy/me", query_string=params)
+    assert response.status_code == 401 and response.json["error"] == "bad_signature"
+
+
+def test_unknown_shop_is_404(client, shop):
+    response = client.get("/proxy/me", query_string=proxy_query(5, shop="nobody.myshopify.com"))
+    assert response.status_code == 404
+
+
+def test_redeem_creates_a_code_and_debits_once(client, session, shop, member, fake):
+    fake.answer({"discountCodeBasicCreate": CREATED})
+    body = {"reward_id": reward_id(session, "fixed_amount"), "idempotency_key": "click-0001"}
+    first = post(client, "redeem", 5, body)
+    assert first.status_code == 200, first.json
+    assert first.json["state"] == "active" and first.json["balance"] == 600
+    assert first.json["apply_url"] == f"/discount/{first.json['code']}?redirect=/cart"
+    sent = fake.requests[0]["variables"]["basicCodeDiscount"]
+    assert sent["code"] == first.json["code"]
+    assert sent["context"] == {"customers": {"add": ["gid://shopify/Customer/5"]}}
+
+    replay = post(client, "redeem", 5, body)
+    assert (replay.status_code, replay.json["code"], replay.json["balance"]) == (200, first.json["code"], 600)
+    assert len(fake.requests) == 1
+    assert session.query(LedgerEntry).filter_by(kind="redeem").count() == 1
+    codes = get(client, "codes", 5).json["codes"]
+    assert [(c["code"], c["state"]) for c in codes] == [(first.json["code"], "active")]
+
+
+@pytest.mark.parametrize("failure", ["user_errors", "timeout"])
+def test_shopify_failure_returns_the_points(client, session, shop, member, fake, failure):
+    if failure == "user_errors":
+        fake.answer({"discountCodeBasicCreate": {"codeDiscountNode": None, "userErrors": [
+            {"field": ["basicCodeDiscount", "code"], "message": "Code must be unique", "code": "TAKEN"}]}})
+    else:
+        for _ in range(2):
+            fake.answer(raise_exc=requests.ReadTimeout("Shopify is slow"))
+    response = post(client, "redeem", 5, {"reward_id": reward_id(session, "fixed_amount"),
+                                         "idempotency_key": "click-0002"})
+    assert response.status_code == 502 and response.json["error"] == "shopify_failed"
+    assert len(fake.requests) == (1 if failure == "user_errors" else 2)  # one quick retry on a timeout
+    session.expire_all()
+    assert find_member(session, shop.id, 5).balance == 1100
+    kinds = sorted((e.kind, e.amount) for e in session.query(LedgerEntry).filter(LedgerEntry.kind.in_(["redeem", "release"])))
+    assert kinds == [("redeem", -500), ("release", 500)]
+    assert session.query(Redemption).one().state == "released"
+    assert ledger.audit(session) == []
+
+
+def test_not_enough_points_is_409_and_stores_nothing(client, session, shop, fake):
+    enrol(session, shop, 7)
+    session.commit()
+    response = post(client, "redeem", 7, {"reward_id": reward_id(session, "percentage"), "idempotency_key": "k-000001"})
+    assert response.status_code == 409 and response.json["error"] == "insufficient_points"
+    assert session.query(Redemption).count() == 0 and fake.requests == []
+
+
+@pytest.mark.parametrize(("body", "status"), [({"reward_id": -1, "idempotency_key": "click-0003"}, 400),
+                                              ({"reward_id": "1", "idempotency_key": "click-0003"}, 400),
+                                              ({"reward_id": 1, "idempotency_key": "x"}, 400),
+                                              ({"reward_id": 999, "idempotency_key": "click-0003"}, 404)])
+def test_bad_redeem_input(client, session, shop, member, body, status):
+    assert post(client, "redeem", 5, body).status_code == status
+    assert session.query(Redemption).count() == 0
+
+
+def test_guest_cannot_redeem(client, shop):
+    assert post(client, "redeem", None, {"reward_id": 1, "idempotency_key": "click-0004"}).status_code == 401
+
+
+def test_customer_id_in_body_is_ignored(client, session, shop, member, fake):
+    enrol(session, shop, 8)
+    session.commit()
+    response = post(client, "redeem", 8, {"reward_id": reward_id(session, "fixed_amount"),
+                                          "idempotency_key": "click-0005", "customer_id": 5})
+    assert response.status_code == 409
+    assert find_member(session, shop.id, 5).balance == 1100
+
+
+def test_expired_codes_are_deactivated_and_refunded(app, session, shop, member, fake):
+    fake.answer({"discountCodeBasicCreate": CREATED}).answer({"discountCodeDeactivate": CREATED})
+    reward = session.get(Reward, reward_id(session, "fixed_amount"))
+    reward.expires_after_days = 30
+    session.commit()
+    client = app.test_client()
+    post(client, "redeem", 5, {"reward_id": reward.id, "idempotency_key": "click-0006"})
+    deactivated = []
+    assert redemptions.expire_codes(session, shop, deactivated.append, now=utcnow() + timedelta(days=29)) == 0
+    assert redemptions.expire_codes(session, shop, deactivated.append, now=utcnow() + timedelta(days=31)) == 1
+    assert deactivated == ["gid://shopify/DiscountCodeNode/9"]
+    assert session.query(Redemption).one().state == "expired"
+    assert find_member(session, shop.id, 5).balance == 1100
+
+
+def test_stale_reservations_are_released(session, shop, member):
+    redemption, created = redemptions.reserve(session, shop, member.id, reward_id(session, "fixed_amount"), "crash-01")
+    session.commit()
+    assert created and member.balance == 600
+    assert redemptions.release_stale_reservations(session, timedelta(minutes=10)) == 0
+    assert redemptions.release_stale_reservations(session, timedelta(minutes=10),
+                                                  now=utcnow() + timedelta(minutes=11)) == 1
+    session.commit()
+    assert find_member(session, shop.id, 5).balance == 1100
+
+
+@pytest.mark.integration
+def test_concurrent_redemptions_exactly_one_succeeds(pg_app):
+    with pg_app.app_context():
+        session = db.session()
+        shop = install_shop(session, SHOP_DOMAIN, "t", pg_app.extensions["token_box"])
+        member, _ = enrol(session, shop, 5)
+        ledger.post(session, member.id, amount=1000, kind="adjust", key="seed", source="test")
+        reward = session.query(Reward).filter_by(kind="free_shipping").one().id  # 750 points
+        session.commit()
+    results = []
+    with responses.RequestsMock() as rsps:
+        fake = FakeAdmin(rsps)
+        for _ in range(4):
+            fake.answer({"discountCodeFreeShippingCreate": CREATED})
+        barrier = threading.Barrier(4)
+
+        def click(n):
+            client = pg_app.test_client()
+            barrier.wait()
+            results.append(post(client, "redeem", 5, {"reward_id": reward, "idempotency_key": f"tab-{n:06d}"}).status_code)
+
+        threads = [threading.Thread(target=click, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(results) == [200, 409, 409, 409]
+    with pg_app.app_context():
+        session = db.session()
+        assert find_member(session, 1, 5).balance == 250
+        assert ledger.audit(session) == []
+
+
+@pytest.mark.integration
+def test_double_click_with_one_key_debits_once(pg_app):
+    with pg_app.app_context():
+        session = db.session()
+        shop = install_shop(session, SHOP_DOMAIN, "t", pg_app.extensions["token_box"])
+        member, _ = enrol(session, shop, 5)
+        ledger.post(session, member.id, amount=2000, kind="adjust", key="seed", source="test")
+        reward = session.query(Reward).filter_by(kind="fixed_amount").one().id
+        session.commit()
+    results = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeAdmin(rsps)
+        for _ in range(2):
+            fake.answer({"discountCodeBasicCreate": CREATED})
+        barrier = threading.Barrier(2)
+
+        def click():
+            client = pg_app.test_client()
+            barrier.wait()
+            response = post(client, "redeem", 5, {"reward_id": reward, "idempotency_key": "same-click"})
+            results.append((response.status_code, response.json["code"]))
+
+        threads = [threading.Thread(target=click) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(fake.requests) == 1
+    assert results[0] == results[1] and results[0][0] == 200
+    with pg_app.app_context():
+        assert find_member(db.session(), 1, 5).balance == 1500
