@@ -38,6 +38,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(proxy.bp)
+    if app.config["LOYALTY_ENV"] == "development":
+        from .web import dev
+
+        app.register_blueprint(dev.bp)
     app.register_blueprint(receiver.bp)
     cli.init_app(app)
     app.cli.add_command(webhooks_cli.webhooks_cli)

@@ -121,7 +121,22 @@ def loyalty_reconcile(domain: str, hours: int) -> None:
     click.echo(f"{domain}: {result.seen} paid orders seen, {result.credited} credited ({result.points} points)")
 
 
+@click.command("demo")
+def demo() -> None:
+    """Seed the demo shop, customers and orders for the development storefront (/dev/storefront)."""
+    from .demo import DEMO_CUSTOMERS, seed
+
+    session = _session()
+    shop = seed(session, current_app.extensions["token_box"])
+    session.commit()
+    for customer_id, _, first, last, _ in DEMO_CUSTOMERS:
+        member = members.find_member(session, shop.id, customer_id)
+        click.echo(f"{first} {last} (customer {customer_id}): {member.balance if member else 0} points")
+    click.echo("open /dev/storefront (development mode) to see the widget")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups on the app."""
     for group in (db_cli, shop_cli, loyalty_cli):
         app.cli.add_command(group)
+    app.cli.add_command(demo)

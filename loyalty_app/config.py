@@ -80,6 +80,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
     token_key = _str(env, "TOKEN_ENCRYPTION_KEY") or _dev_fernet_key(secret_key)
+    app_url = _str(env, "APP_URL", "http://127.0.0.1:5000")
     return {
         "LOYALTY_ENV": mode,
         "SECRET_KEY": secret_key,
@@ -90,10 +91,12 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SHOPIFY_API_SECRET": _str(env, "SHOPIFY_API_SECRET", "dev-api-secret"),
         "SHOPIFY_API_SECRET_PREVIOUS": _str(env, "SHOPIFY_API_SECRET_PREVIOUS"),
         "SHOPIFY_API_VERSION": _str(env, "SHOPIFY_API_VERSION", API_VERSION),
-        "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", "https://{shop}/admin/api/{version}/graphql.json"),
+        # Development talks to the built-in fake Admin (web/dev.py) unless pointed at a real store.
+        "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", (app_url.rstrip("/") + "/dev/admin/{shop}/{version}/graphql.json")
+                                  if mode == "development" else "https://{shop}/admin/api/{version}/graphql.json"),
         "SHOPIFY_TOKEN_URL": _str(env, "SHOPIFY_TOKEN_URL", "https://{shop}/admin/oauth/access_token"),
         "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", "read_orders,read_customers,write_customers,write_discounts"),
-        "APP_URL": _str(env, "APP_URL", "http://127.0.0.1:5000"),
+        "APP_URL": app_url,
         "TOKEN_ENCRYPTION_KEY": token_key,
         "AUTO_MIGRATE": _bool(env, "AUTO_MIGRATE", database_url.startswith("sqlite")),
         "INBOX_GRACE_SECONDS": _int(env, "INBOX_GRACE_SECONDS", 120),

@@ -69,3 +69,10 @@ def test_upkeep_matures_pending_points(runner, session, shop):
     result = runner.invoke(args=["loyalty", "upkeep"])
     assert result.exit_code == 0
     assert f"{SHOP_DOMAIN}: matured 30, expired 0, tier changes 1" in result.output
+
+
+def test_demo_seed_is_repeatable(runner):
+    first = runner.invoke(args=["demo"])
+    second = runner.invoke(args=["demo"])
+    assert first.exit_code == 0 and first.output == second.output
+    assert "Kari Nordmann (customer 1001): 1244 points" in first.output

@@ -1,0 +1,51 @@
+"""The theme extension's files: translated everywhere, small, and mirrored by the development storefront."""
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION = ROOT / "storefront_extension"
+LANGUAGES = {"en.default": "en", "nb": "nb", "sv": "sv", "da": "da"}
+
+
+def keys(tree, prefix=""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".schema.json"])
+def test_every_language_has_every_string(suffix):
+    sets = {lang: set(keys(json.loads((EXTENSION / "locales" / f"{name}{suffix}").read_text())))
+            for name, lang in LANGUAGES.items()}
+    assert sets["en"] and all(found == sets["en"] for found in sets.values()), sets
+
+
+def test_every_translation_key_the_snippet_uses_exists():
+    used = set(re.findall(r"'(loyalty\.[\w.]+)' \| t", (EXTENSION / "snippets" / "loyalty-root.liquid").read_text()))
+    english = set(keys(json.loads((EXTENSION / "locales" / "en.default.json").read_text())))
+    assert used and used <= english
+
+
+def test_assets_stay_small():
+    size = sum(len(gzip.compress((EXTENSION / "assets" / name).read_bytes(), 9)) for name in ("loyalty.js", "loyalty.css"))
+    assert size < 6 * 1024
+
+
+def hooks(text):
+    return set(re.findall(r"\b(data-lty[\w-]*\w)", text)) | set(re.findall(r"\b(lty-[\w-]*\w)(?![\w{-])", text))
+
+
+def test_dev_storefront_mirrors_the_liquid_markup():
+    liquid = hooks((EXTENSION / "snippets" / "loyalty-root.liquid").read_text())
+    jinja = hooks((ROOT / "loyalty_app" / "web" / "templates" / "dev_storefront.html").read_text())
+    assert liquid - jinja == set(), "the development storefront is missing hooks the theme extension renders"
+    script = hooks((EXTENSION / "assets" / "loyalty.js").read_text())
+    queried = {h for h in script if h.startswith("data-lty") and h not in ("data-lty-me-balance", "data-lty-code",
+                                                                          "data-lty-redeem", "data-lty-ready")}
+    assert queried <= liquid, "loyalty.js looks for hooks the Liquid snippet does not render"
