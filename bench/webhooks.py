@@ -141,7 +141,7 @@ def main() -> None:
         def up() -> bool:
             try:
                 return requests.get(base + "/ping", timeout=1).ok
-            except requests.ConnectionError:
+            except requests.RequestException:
                 return False
 
         wait_for(up, 30, "gunicorn")

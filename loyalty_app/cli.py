@@ -5,7 +5,7 @@ import json
 import sys
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from . import ledger, migrate
@@ -122,6 +122,7 @@ def loyalty_reconcile(domain: str, hours: int) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Seed the demo shop, customers and orders for the development storefront (/dev/storefront)."""
     from .demo import DEMO_CUSTOMERS, seed

@@ -32,6 +32,8 @@ BASE_CONFIG = {
     "SHOPIFY_API_SECRET_PREVIOUS": None,
     "REDIS_URL": None,
     "APP_URL": "https://loyalty.example.com",
+    # Pinned here: the development default points at the built-in fake Admin, tests mock Shopify's own URL.
+    "SHOPIFY_ADMIN_URL": "https://{shop}/admin/api/{version}/graphql.json",
     "TESTING": True,
 }
 SHOP_DOMAIN = "demo-shop.myshopify.com"
