@@ -5,13 +5,15 @@ configured, so tests and workers can build apps with their own settings.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from redis import Redis
 from rq import Queue
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -58,6 +60,22 @@ class Database:
         def _remove_session(_exc: BaseException | None) -> None:
             if self.session is not None:
                 self.session.remove()
+
+    @contextmanager
+    def single_statement(self) -> Iterator[Connection]:
+        """A connection for one self-contained write, committed when the block ends.
+
+        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN, the statement and
+        COMMIT. SQLite, which has one writer at a time, uses the thread's own session and commits it.
+        """
+        assert self.engine is not None and self.session is not None, "Database.init_app was not called"
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            session = self.session()
+            yield session.connection()
+            session.commit()
 
     def new_session(self) -> Session:
         """A session outside the thread registry, for code that manages its own lifetime."""

@@ -1,7 +1,7 @@
 """The points ledger: the only code that changes a member's points.
 
-Every change is one immutable entry, posted under the member's row lock in the caller's
-transaction together with the member's cached balances. An idempotency key that was posted
+Every change is one immutable entry, posted in the caller's transaction together with an
+atomic, row-locking update of the member's cached balances. An idempotency key that was posted
 before returns the first entry and changes nothing, so every caller can safely run twice.
 """
 from __future__ import annotations
@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import case, event, func, select
+from sqlalchemy import Integer, bindparam, case, delete, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .models import LedgerEntry, Member, utcnow
+from .models.base import UTCDateTime
 
 EARN_KINDS = frozenset({"earn", "action", "bonus"})
 """Kinds that add to what a member has earned in their lifetime."""
@@ -87,9 +91,9 @@ def post(
 
     A ``redeem`` never takes the available balance below zero (InsufficientPoints); every
     other kind may, because points already spent before a refund are a debt we record.
-    Posting under one member's lock serialises that member's keys; should another member's
-    transaction post the same key at the same moment, the unique constraint fails this
-    transaction (IntegrityError) and its retry finds the key and changes nothing.
+    Two statements: the entry (inserted only if its key is new) and one atomic update of the
+    cached balances. A concurrent posting of the same key waits on the unique index and then
+    finds it; concurrent postings for one member queue on the member's row.
     """
     if kind not in KINDS:
         raise LedgerError(f"unknown entry kind {kind!r}")
@@ -102,30 +106,56 @@ def post(
     if amount == 0:
         raise LedgerError("an entry must move at least one point")
 
-    member = lock_member(session, member_id)
-    existing = find_entry(session, member.shop_id, key)
-    if existing is not None:
-        return existing
-    if kind == "redeem" and member.balance + amount < 0:
-        raise InsufficientPoints(f"member {member.id} has {member.balance} points, needs {-amount}")
-
+    member = session.get(Member, member_id)
+    if member is None:
+        raise LedgerError(f"no member {member_id}")
     now = now or utcnow()
-    entry = LedgerEntry(
-        shop_id=member.shop_id, member_id=member.id, amount=amount, kind=kind, source=source,
-        idempotency_key=key, state=state, available_at=available_at, created_at=now, note=note, actor=actor,
-    )
-    session.add(entry)
-    if state == "available":
-        member.balance += amount
-    else:
-        member.pending += amount
-    if kind in LIFETIME_KINDS:
-        member.lifetime += amount
-    if kind in ACTIVITY_KINDS:
-        member.last_activity_at = now
-    session.info.setdefault(TOUCHED, set()).add(member.id)
-    session.flush()
+    dialect = session.get_bind().dialect.name
+    entry = session.scalars(_insert_entry(dialect), {
+        "shop_id": member.shop_id, "member_id": member_id, "amount": amount, "kind": kind, "source": source,
+        "idempotency_key": key, "state": state, "available_at": available_at, "created_at": now, "note": note,
+        "actor": actor}).first()
+    if entry is None:  # posted before (maybe by a transaction we just waited for): a no-op
+        existing = find_entry(session, member.shop_id, key)
+        assert existing is not None
+        return existing
+    moved = session.scalars(
+        _move_balances(state == "available", kind in LIFETIME_KINDS, kind in ACTIVITY_KINDS, kind == "redeem"),
+        {"p_member": member_id, "p_amount": amount, "p_now": now},
+        execution_options={"populate_existing": True, "synchronize_session": False}).first()
+    if moved is None:
+        session.execute(delete(LedgerEntry).where(LedgerEntry.id == entry.id))
+        session.expunge(entry)
+        raise InsufficientPoints(f"member {member_id} has fewer than {-amount} points")
+    session.info.setdefault(TOUCHED, set()).add(member_id)
     return entry
+
+
+@cache
+def _insert_entry(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (shop, key) DO NOTHING RETURNING the entry: a replayed key inserts nothing."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(LedgerEntry).on_conflict_do_nothing(
+        index_elements=["shop_id", "idempotency_key"]).returning(LedgerEntry)
+
+
+@cache
+def _move_balances(available: bool, lifetime: bool, activity: bool, floor_at_zero: bool) -> Any:
+    """One atomic UPDATE … RETURNING of the member's cached balances (row-locked by the UPDATE itself).
+
+    Concurrent postings for one member queue on the row; each re-reads the latest committed balance,
+    so a redemption's ``balance + amount >= 0`` condition can never be beaten by a race.
+    """
+    amount, now = bindparam("p_amount", type_=Integer), bindparam("p_now", type_=UTCDateTime())
+    changes: dict[str, Any] = {"balance": Member.balance + amount} if available else {"pending": Member.pending + amount}
+    if lifetime:
+        changes["lifetime"] = Member.lifetime + amount
+    if activity:
+        changes["last_activity_at"] = now
+    statement = update(Member).where(Member.id == bindparam("p_member", type_=Integer))
+    if floor_at_zero:
+        statement = statement.where(Member.balance + amount >= 0)
+    return statement.values(changes).returning(Member)
 
 
 def mature(session: Session, shop_id: int, now: datetime | None = None) -> int:

@@ -48,14 +48,12 @@ def receive():  # type: ignore[no-untyped-def]
     except ValueError as exc:
         malformed = f"body is not valid JSON: {exc}"
 
-    session = db.session()  # type: ignore[misc]
-    stored = inbox.store(session, delivery)
+    with db.single_statement() as connection:
+        stored = inbox.store(connection, delivery)
+        if stored is not None and malformed:
+            inbox.fail(connection, stored.id, malformed)
     if stored is None:
-        session.commit()
         return jsonify(status="duplicate"), 200
-    if malformed:
-        inbox.fail(session, stored.id, malformed)
-    session.commit()
     log.debug("webhook %s %s %s stored as %s", delivery.webhook_id, delivery.topic, delivery.shop_domain, stored.status)
     if malformed:
         return jsonify(error=malformed, webhook_id=delivery.webhook_id), 400

@@ -11,15 +11,17 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import case, exists, false, null, or_, select, update
+from sqlalchemy import Boolean, Connection, and_, bindparam, case, exists, not_, null, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..models import Shop, WebhookEvent, utcnow
-from ..sql import dialect_insert
+from ..models.base import UTCDateTime
 from .actions import ActionError
 from .payloads import PayloadError
 
@@ -55,38 +57,45 @@ class Stored:
     status: str
 
 
-def store(session: Session, delivery: Delivery, now: datetime | None = None) -> Stored | None:
+@cache
+def _store_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING, resolving the shop inside; built once per dialect."""
+    domain = bindparam("p_shop_domain")
+    shop_id = select(Shop.id).where(Shop.domain == domain).scalar_subquery()
+    unknown = shop_id.is_(None)
+    gone = and_(exists().where(Shop.domain == domain, Shop.uninstalled_at.is_not(None)),
+                not_(bindparam("p_compliance", type_=Boolean)))
+    table = WebhookEvent.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).values(
+        webhook_id=bindparam("p_webhook_id"), event_id=bindparam("p_event_id"), topic=bindparam("p_topic"),
+        shop_domain=domain, shop_id=shop_id, api_version=bindparam("p_api_version"),
+        triggered_at=bindparam("p_triggered_at"), body=bindparam("p_body"),
+        status=case((unknown, "ignored"), (gone, "ignored"), else_="received"),
+        result=case((unknown, "unknown shop"), (gone, "shop is uninstalled"), else_=null()),
+        attempts=0, received_at=bindparam("p_received_at", type_=UTCDateTime()),
+    ).on_conflict_do_nothing(index_elements=["shop_domain", "webhook_id"]).returning(table.c.id, table.c.status)
+
+
+def store(connection: Connection, delivery: Delivery, now: datetime | None = None) -> Stored | None:
     """Insert the delivery into the inbox; None when this webhook id was stored before (a replay).
 
     A delivery for an unknown or uninstalled shop is stored as ``ignored`` (compliance topics
     excepted), so it is on record but never processed as a live shop. One statement, one round
     trip: the shop is resolved inside the INSERT, because this runs while Shopify waits.
     """
-    shop_id = select(Shop.id).where(Shop.domain == delivery.shop_domain).scalar_subquery()
-    unknown = shop_id.is_(None)
-    gone = exists().where(Shop.domain == delivery.shop_domain, Shop.uninstalled_at.is_not(None))
-    if delivery.topic in COMPLIANCE_TOPICS:
-        gone = false()
-    values = {
-        "webhook_id": delivery.webhook_id, "event_id": delivery.event_id, "topic": delivery.topic,
-        "shop_domain": delivery.shop_domain, "shop_id": shop_id, "api_version": delivery.api_version,
-        "triggered_at": delivery.triggered_at, "body": delivery.body.decode("utf-8", errors="replace"),
-        "status": case((unknown, "ignored"), (gone, "ignored"), else_="received"),
-        "result": case((unknown, "unknown shop"), (gone, "shop is uninstalled"), else_=null()),
-        "attempts": 0, "received_at": now or utcnow(),
-    }
-    table = WebhookEvent.__table__
-    row = session.connection().execute(
-        dialect_insert(session, table).values(values)
-        .on_conflict_do_nothing(index_elements=["shop_domain", "webhook_id"])
-        .returning(table.c.id, table.c.status)
-    ).first()
+    row = connection.execute(_store_statement(connection.dialect.name), {
+        "p_webhook_id": delivery.webhook_id, "p_event_id": delivery.event_id, "p_topic": delivery.topic,
+        "p_shop_domain": delivery.shop_domain, "p_api_version": delivery.api_version,
+        "p_triggered_at": delivery.triggered_at, "p_body": delivery.body.decode("utf-8", errors="replace"),
+        "p_compliance": delivery.topic in COMPLIANCE_TOPICS, "p_received_at": now or utcnow(),
+    }).first()
     return Stored(row.id, row.status) if row else None
 
 
-def fail(session: Session, event_id: int, error: str) -> None:
+def fail(connection: Connection, event_id: int, error: str) -> None:
     """Record an event as failed for good, with a readable reason."""
-    session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(status="failed", error=error))
+    connection.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(status="failed", error=error))
 
 
 def claim(session: Session, limit: int, now: datetime | None = None) -> list[int]:

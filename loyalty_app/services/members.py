@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from .. import ledger
 from ..models import LedgerEntry, Member, OrderRecord, Shop, Tier, utcnow
 from ..program.tiers import TierRule, resolve_tier, window_start
-from ..sql import insert_ignoring_conflict
+from ..sql import transaction_cache, upsert_locked
 from .shops import program_settings
 
 TIER_POINT_KINDS = ("earn", "action", "bonus", "reversal")
@@ -30,26 +30,23 @@ def find_member(session: Session, shop_id: int, customer_id: int) -> Member | No
 
 
 def enrol(session: Session, shop: Shop, customer_id: int, **profile: Any) -> tuple[Member, bool]:
-    """The member for a customer, created if new; returns (member, created).
+    """The member for a customer, created if new and locked; returns (member, created).
 
     Profile fields (email, first_name, last_name, birthday) given as non-None update the member.
     """
+    known = {k: v for k, v in profile.items() if v is not None}
     values = {"shop_id": shop.id, "customer_id": customer_id, "balance": 0, "pending": 0, "lifetime": 0,
-              "created_at": utcnow(), **{k: v for k, v in profile.items() if v is not None}}
-    created = insert_ignoring_conflict(session, Member, values, on=["shop_id", "customer_id"])
-    member = find_member(session, shop.id, customer_id)
-    assert member is not None
-    for field, value in profile.items():
-        if value is not None and getattr(member, field) != value:
-            setattr(member, field, value)
-    session.flush()
-    return member, created
+              "created_at": utcnow(), **known}
+    return upsert_locked(session, Member, values, on=["shop_id", "customer_id"], updated=tuple(sorted(known)))
 
 
 def tier_rules(session: Session, shop_id: int) -> list[TierRule]:
-    """The shop's tiers as the pure rules see them."""
-    tiers = session.execute(select(Tier).where(Tier.shop_id == shop_id).order_by(Tier.threshold)).scalars()
-    return [TierRule(t.id, t.name, t.threshold, t.multiplier, t.entry_bonus) for t in tiers]
+    """The shop's tiers as the pure rules see them (read once per transaction)."""
+    cache = transaction_cache(session)
+    if ("tiers", shop_id) not in cache:
+        tiers = session.execute(select(Tier).where(Tier.shop_id == shop_id).order_by(Tier.threshold)).scalars()
+        cache["tiers", shop_id] = [TierRule(t.id, t.name, t.threshold, t.multiplier, t.entry_bonus) for t in tiers]
+    return cache["tiers", shop_id]
 
 
 def tier_progress(session: Session, shop: Shop, member: Member, now: datetime | None = None) -> Decimal:

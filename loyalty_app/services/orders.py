@@ -19,7 +19,7 @@ from .. import ledger
 from ..models import Campaign, LedgerEntry, Member, OrderRecord, OrderRefund, Shop, Tier, utcnow
 from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_amount, order_points
 from ..program.reversal import reversal_delta
-from ..sql import insert_ignoring_conflict
+from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
 from .members import enrol, update_tier
 from .payloads import PayloadError, parse_datetime, parse_email, parse_id, shop_money
 from .shops import program_settings
@@ -102,27 +102,21 @@ def refund_facts(payload: Any) -> RefundFacts:
     return RefundFacts(parse_id(payload, "id"), parse_id(payload, "order_id"), subtotal, tax)
 
 
-def _locked_order(session: Session, shop_id: int, order_id: int) -> OrderRecord:
-    """The order's row, created if new, locked so its events apply one at a time."""
-    insert_ignoring_conflict(
-        session, OrderRecord,
-        {"shop_id": shop_id, "order_id": order_id, "refunded_amount": Decimal("0"), "points_reversed": 0,
-         "cancelled": False, "taxes_included": False, "created_at": utcnow()},
-        on=["shop_id", "order_id"],
-    )
-    return session.execute(
-        select(OrderRecord).where(OrderRecord.shop_id == shop_id, OrderRecord.order_id == order_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+def _locked_order(session: Session, shop_id: int, order_id: int) -> tuple[OrderRecord, bool]:
+    """The order's row, created if new, locked so its events apply one at a time; returns (row, created)."""
+    return upsert_locked(session, OrderRecord, {
+        "shop_id": shop_id, "order_id": order_id, "refunded_amount": Decimal("0"), "points_reversed": 0,
+        "cancelled": False, "taxes_included": False, "created_at": utcnow()}, on=["shop_id", "order_id"])
 
 
 def _campaign_multiplier(session: Session, shop_id: int, moment: datetime) -> Decimal:
-    multipliers = session.execute(
-        select(Campaign.multiplier).where(
-            Campaign.shop_id == shop_id, Campaign.starts_at <= moment, Campaign.ends_at > moment
-        )
-    ).scalars().all()
-    return best_campaign_multiplier(list(multipliers))
+    """The best campaign multiplier at ``moment`` (the shop's campaigns are read once per transaction)."""
+    cache = transaction_cache(session)
+    if ("campaigns", shop_id) not in cache:
+        cache["campaigns", shop_id] = session.execute(
+            select(Campaign.starts_at, Campaign.ends_at, Campaign.multiplier).where(Campaign.shop_id == shop_id)
+        ).all()
+    return best_campaign_multiplier([m for start, end, m in cache["campaigns", shop_id] if start <= moment < end])
 
 
 def record_paid_order(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
@@ -136,24 +130,32 @@ def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: date
     settings = program_settings(shop)
     if facts.test and not settings.include_test_orders:
         return "ignored: test order"
-    record = _locked_order(session, shop.id, facts.order_id)
+    record, created = _locked_order(session, shop.id, facts.order_id)
     if record.points_earned is not None:
         return "duplicate: order already earned"
+    member = None
+    if facts.customer is not None:
+        member, _ = enrol(session, shop, facts.customer.customer_id, email=facts.customer.email,
+                          first_name=facts.customer.first_name, last_name=facts.customer.last_name)
+    # Set after enrolling, so the order's row is written once with its points (no autoflush in between).
     record.eligible_amount = eligible_amount(facts.amounts)
     record.taxes_included = facts.taxes_included
     record.placed_at = facts.placed_at or now
     record.email = facts.email or (facts.customer.email if facts.customer else None)
-    if facts.customer is None:
+    if member is None:
         session.flush()
         return "held: guest order" if settings.credit_guest_orders else "ignored: guest order"
-    member, _ = enrol(session, shop, facts.customer.customer_id, email=facts.customer.email,
-                      first_name=facts.customer.first_name, last_name=facts.customer.last_name)
-    points = _earn(session, shop, record, member, now)
+    points = _earn(session, shop, record, member, now, nothing_held=created)
     return f"earned {points}"
 
 
-def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now: datetime) -> int:
-    """Post an order's points for a member, then apply anything held against the order."""
+def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now: datetime,
+          nothing_held: bool = False) -> int:
+    """Post an order's points for a member, then apply anything held against the order.
+
+    ``nothing_held``: the order's row was created by this very event, so no refund or
+    cancellation can be waiting on it.
+    """
     settings = program_settings(shop)
     tier = session.get(Tier, member.tier_id) if member.tier_id else None
     points = order_points(
@@ -169,7 +171,8 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
         earn = ledger.post(session, member.id, amount=points, kind="earn", key=f"order:{record.order_id}",
                     source=f"order:{record.order_id}", state="pending" if pending else "available",
                     available_at=now + timedelta(days=settings.pending_days) if pending else None, now=now)
-    _settle(session, record, now, earn)
+    if not nothing_held:
+        _settle(session, record, now, earn)
     if points > 0:  # the posting above holds the member's lock
         update_tier(session, shop, member, now)
     return points
@@ -210,7 +213,7 @@ def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | No
     """Reverse points in proportion to the eligible amount refunded (held if the order has not earned)."""
     now = now or utcnow()
     facts = refund_facts(payload)
-    record = _locked_order(session, shop.id, facts.order_id)
+    record, _ = _locked_order(session, shop.id, facts.order_id)
     inserted = insert_ignoring_conflict(
         session, OrderRefund,
         {"shop_id": shop.id, "order_record_id": record.id, "refund_id": facts.refund_id, "subtotal": facts.subtotal,
@@ -231,7 +234,7 @@ def record_cancellation(session: Session, shop: Shop, payload: Any, now: datetim
     now = now or utcnow()
     if not isinstance(payload, dict):
         raise PayloadError("an order payload must be a JSON object")
-    record = _locked_order(session, shop.id, parse_id(payload, "id"))
+    record, _ = _locked_order(session, shop.id, parse_id(payload, "id"))
     if record.cancelled:
         return "duplicate: order already cancelled"
     record.cancelled = True
@@ -256,7 +259,7 @@ def credit_guest_orders(session: Session, shop: Shop, member: Member, now: datet
     ).scalars().all()
     total = 0
     for order_id in waiting:
-        record = _locked_order(session, shop.id, order_id)
+        record, _ = _locked_order(session, shop.id, order_id)
         if record.points_earned is None:
             total += _earn(session, shop, record, member, now)
     return total

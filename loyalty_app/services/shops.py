@@ -38,8 +38,16 @@ def require_shop(session: Session, shop_id: int) -> Shop:
 
 
 def program_settings(shop: Shop) -> ProgramSettings:
-    """The shop's settings, validated, with defaults for anything unset."""
-    return _settings_schema.load(shop.settings or {})
+    """The shop's settings, validated, with defaults for anything unset.
+
+    Parsed once per settings value: assigning ``shop.settings`` a new dict (the only way a JSON
+    column change is saved) parses it anew.
+    """
+    cached = shop.__dict__.get("_program_settings")
+    if cached is None or cached[0] is not shop.settings:
+        cached = (shop.settings, _settings_schema.load(shop.settings or {}))
+        shop.__dict__["_program_settings"] = cached
+    return cached[1]
 
 
 def install_shop(

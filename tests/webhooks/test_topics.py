@@ -114,7 +114,7 @@ def test_compliance_topics(deliver, session, shop):
 
 def test_transient_failure_retries_with_backoff_then_succeeds(app, session, shop, monkeypatch):
     delivery = inbox.Delivery("orders/paid", shop.domain, "t-1", b'{"id": 1}')
-    event = session.get(WebhookEvent, inbox.store(session, delivery).id)
+    event = session.get(WebhookEvent, inbox.store(session.connection(), delivery).id)
     session.commit()
     calls = []
 
@@ -138,7 +138,7 @@ def test_transient_failure_retries_with_backoff_then_succeeds(app, session, shop
 
 
 def test_transient_failure_gives_up_after_max_attempts(app, session, shop):
-    event = session.get(WebhookEvent, inbox.store(session, inbox.Delivery("orders/paid", shop.domain, "t-2",
+    event = session.get(WebhookEvent, inbox.store(session.connection(), inbox.Delivery("orders/paid", shop.domain, "t-2",
                                                                           b'{"id": 1}')).id)
     session.commit()
 
@@ -156,7 +156,7 @@ def test_transient_failure_gives_up_after_max_attempts(app, session, shop):
 
 
 def test_sweeper_hands_back_a_dead_workers_claim(app, session, shop):
-    stored = inbox.store(session, inbox.Delivery("orders/paid", shop.domain, "t-3", b'{"id": 1}'),
+    stored = inbox.store(session.connection(), inbox.Delivery("orders/paid", shop.domain, "t-3", b'{"id": 1}'),
                          now=utcnow() - timedelta(hours=1))
     event = session.get(WebhookEvent, stored.id)
     session.commit()
@@ -167,7 +167,7 @@ def test_sweeper_hands_back_a_dead_workers_claim(app, session, shop):
 
 
 def test_a_failing_event_in_a_batch_fails_alone(app, session, shop):
-    ids = [inbox.store(session, inbox.Delivery("orders/paid", shop.domain, f"b-{i}", body)).id
+    ids = [inbox.store(session.connection(), inbox.Delivery("orders/paid", shop.domain, f"b-{i}", body)).id
            for i, body in enumerate([b'{"id": 1}', b'{"id": -1}', b'{"id": 3}'])]
     session.commit()
     claimed = inbox.claim(session, 10)
