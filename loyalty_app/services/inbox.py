@@ -135,9 +135,11 @@ def process_batch(session: Session, event_ids: list[int], handlers: dict[str, Ha
         events = session.execute(
             select(WebhookEvent).where(WebhookEvent.id.in_(event_ids)).order_by(WebhookEvent.id).with_for_update()
         ).scalars().all()
-        for event in sorted(events, key=_lock_order):
-            if event.status == "processing":
-                _complete(event, _run(session, event, handlers), now)
+        shops: dict[int, Shop | None] = {}  # held here: the identity map keeps objects only weakly
+        results = [(event, _run(session, event, handlers, shops))
+                   for event in sorted(events, key=_lock_order) if event.status == "processing"]
+        for event, result in results:  # statuses last, so they flush as one batch
+            _complete(event, result, now)
         session.commit()
     except Exception:  # each event is retried alone below; its own error is recorded there
         session.rollback()
@@ -195,11 +197,15 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
     return event.status
 
 
-def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler]) -> str:
+def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler],
+         shops: dict[int, Shop | None] | None = None) -> str:
     handler = handlers.get(event.topic)
     if handler is None:
         return f"ignored: no handler for {event.topic}"
-    shop = session.get(Shop, event.shop_id) if event.shop_id is not None else None
+    shops = {} if shops is None else shops
+    if event.shop_id is not None and event.shop_id not in shops:
+        shops[event.shop_id] = session.get(Shop, event.shop_id)
+    shop = shops.get(event.shop_id) if event.shop_id is not None else None
     if shop is None:
         raise LookupError(f"shop {event.shop_domain} is gone")
     if not shop.active and event.topic not in COMPLIANCE_TOPICS:

@@ -75,7 +75,7 @@ def tier_progress(session: Session, shop: Shop, member: Member, now: datetime | 
 
 
 def update_tier(session: Session, shop: Shop, member: Member, now: datetime | None = None,
-                reevaluating: bool = False) -> Tier | None:
+                reevaluating: bool = False) -> TierRule | None:
     """Promote the member at once, or (re-evaluating) move them to the tier they qualify for.
 
     The caller holds the member's lock (it has just posted for them, or locked them to re-rank).
@@ -95,7 +95,7 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
                         key=f"tier-bonus:{member.id}:{target.key}", source=f"tier:{target.key}",
                         note=f"Welcome to {target.name}", now=now)
         session.flush()
-    return session.get(Tier, target_id) if target_id else None
+    return target
 
 
 def reevaluate_tiers(session: Session, shop: Shop, now: datetime | None = None) -> int:

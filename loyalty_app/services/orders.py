@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import ledger
-from ..models import Campaign, LedgerEntry, Member, OrderRecord, OrderRefund, Shop, Tier, utcnow
+from ..models import Campaign, LedgerEntry, Member, OrderRecord, OrderRefund, Shop, utcnow
 from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_amount, order_points
 from ..program.reversal import reversal_delta
 from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
-from .members import enrol, update_tier
+from .members import enrol, tier_rules, update_tier
 from .payloads import PayloadError, parse_datetime, parse_email, parse_id, shop_money
 from .shops import program_settings
 
@@ -157,7 +157,7 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     cancellation can be waiting on it.
     """
     settings = program_settings(shop)
-    tier = session.get(Tier, member.tier_id) if member.tier_id else None
+    tier = next((rule for rule in tier_rules(session, shop.id) if rule.key == member.tier_id), None)
     points = order_points(
         record.eligible_amount or Decimal("0"), settings.points_per_unit,
         tier.multiplier if tier else Decimal("1"),
