@@ -11,6 +11,7 @@ Needs wrk (``apt-get install wrk``). Usage: ``.venv/bin/python bench/webhooks.py
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -159,7 +160,8 @@ def main() -> None:
         redis.flushdb()
 
         # (b) no-op RQ jobs, then the end-to-end run, on the same RQ workers.
-        workers = [subprocess.Popen([str(bin_dir / "rq"), "worker", "loyalty", "--url", args.redis_url, "-q"],
+        workers = [subprocess.Popen([str(bin_dir / "rq"), "worker", "-w", "webhooks.worker.Worker", "loyalty",
+                                     "--url", args.redis_url, "-q"],
                                     cwd=ROOT, env=env) for _ in range(args.rq_workers)]
         queue = Queue("loyalty", connection=redis)
         wait_for(lambda: len(redis.keys("rq:worker:*")) >= args.rq_workers, 30, "rq workers")
@@ -170,18 +172,27 @@ def main() -> None:
 
         orders = [simple_order(10_000_000 + i, 1 + i % 1000, f"{10 + i % 90}.00") for i in range(args.orders)]
         raw = [json.dumps(o).encode() for o in orders]
-        local = __import__("threading").local()
+        signatures = [webhook_hmac(SECRET, body) for body in raw]
 
-        def post(i: int) -> int:
-            if not hasattr(local, "session"):
-                local.session = requests.Session()
-            return local.session.post(base + "/webhooks", data=raw[i], headers={
-                "X-Shopify-Topic": "orders/paid", "X-Shopify-Shop-Domain": DOMAIN, "X-Shopify-Webhook-Id": f"e2e-{i}",
-                "X-Shopify-Hmac-Sha256": webhook_hmac(SECRET, raw[i]), "Content-Type": "application/json"}).status_code
+        def post_share(share: range) -> list[int]:
+            """One keep-alive connection posting its share (plain http.client: the client is not under test)."""
+            connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+            statuses = []
+            for i in share:
+                connection.request("POST", "/webhooks", body=raw[i], headers={
+                    "X-Shopify-Topic": "orders/paid", "X-Shopify-Shop-Domain": DOMAIN,
+                    "X-Shopify-Webhook-Id": f"e2e-{i}", "X-Shopify-Hmac-Sha256": signatures[i],
+                    "Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                statuses.append(response.status)
+            connection.close()
+            return statuses
 
+        shares = [range(k, args.orders, args.connections) for k in range(args.connections)]
         start = time.monotonic()
         with ThreadPoolExecutor(args.connections) as pool:
-            statuses = list(pool.map(post, range(args.orders)))
+            statuses = [status for part in pool.map(post_share, shares) for status in part]
         posted = time.monotonic()
         done = wait_for(lambda: count("SELECT count(*) FROM webhook_events WHERE status IN ('received', 'processing')") == 0,
                         600, "every order credited")

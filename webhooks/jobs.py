@@ -40,6 +40,12 @@ def _app() -> Flask:
     return _worker_app
 
 
+def preload_app() -> None:
+    """Build the worker's app now (in the RQ parent), with no connection open, so forks inherit it."""
+    app = _app()
+    app.extensions["db"].engine.dispose()
+
+
 def schedule_drain(app: Flask) -> None:
     """Make sure a drain will run: inline at once without Redis, else one queued RQ job.
 

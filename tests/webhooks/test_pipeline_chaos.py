@@ -59,7 +59,8 @@ def start_workers(pg_url: str, redis_url: str, count: int) -> list[subprocess.Po
     env = {**os.environ, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "LOYALTY_ENV": "test",
            "SHOPIFY_API_SECRET": BASE_CONFIG["SHOPIFY_API_SECRET"], "AUTO_MIGRATE": "false"}
     rq = os.path.join(os.path.dirname(sys.executable), "rq")
-    return [subprocess.Popen([rq, "worker", "loyalty", "--url", redis_url, "--max-idle-time", "3"], env=env,
+    return [subprocess.Popen([rq, "worker", "-w", "webhooks.worker.Worker", "loyalty", "--url", redis_url,
+                              "--max-idle-time", "3"], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(count)]
 
 
