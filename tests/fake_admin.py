@@ -22,7 +22,8 @@ ADMIN_URL = "https://demo-shop.myshopify.com/admin/api/2026-10/graphql.json"
 
 @cache
 def admin_schema(version: str = "2026-10") -> graphql.GraphQLSchema:
-    data = json.load(gzip.open(SHARED / "admin-graphql" / f"admin_{version}.json.gz"))["data"]
+    with gzip.open(SHARED / "admin-graphql" / f"admin_{version}.json.gz") as handle:
+        data = json.load(handle)["data"]
     return graphql.build_client_schema(data, assume_valid=True)
 
 

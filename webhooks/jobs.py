@@ -7,15 +7,23 @@ once per burst instead of once per webhook. Every job is safe to run twice.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
 from rq import Retry
+from sqlalchemy.orm import Session
 
 from loyalty_app.extensions import db, queues
 from loyalty_app import ledger
-from loyalty_app.services import inbox, standings, upkeep
-from loyalty_app.services.shops import active_shops
+from loyalty_app.connections import client_for
+from loyalty_app.models import utcnow
+from loyalty_app.services import inbox, redemptions, standings, upkeep
+from loyalty_app.services.connection import ReauthRequired
+from loyalty_app.services.reconcile import reconcile
+from loyalty_app.services.shops import active_shops, require_shop
+from loyalty_app.shopify.discounts import deactivate_code
 
 from .handlers import HANDLERS
 
@@ -103,27 +111,34 @@ def schedule_standings(app: Flask, member_ids: set[int]) -> None:
                                   retry=Retry(max=3, interval=[30, 120, 600]))
 
 
-def sync_standings() -> int:
-    """Job: write the current balance and tier of every member marked since the last run."""
-    from loyalty_app.connections import client_for
-
+@contextmanager
+def _job_session() -> Iterator[tuple[Flask, Session]]:
+    """The app (in context) and a session of the job's own, closed when the job ends."""
     app = _app()
     with app.app_context():
+        session = db.new_session()
+        try:
+            yield app, session
+        finally:
+            session.close()
+
+
+def sync_standings() -> int:
+    """Job: write the current balance and tier of every member marked since the last run."""
+    written = 0
+    with _job_session() as (app, session):
         assert queues.redis is not None
         queues.redis.delete(STANDINGS_FLAG)
-        written = 0
         while raw := queues.redis.spop(STANDINGS_DIRTY, 500):
             ids = [int(value) for value in raw]  # type: ignore[union-attr]
-            session = db.new_session()
             try:
                 written += standings.sync_standings(session, ids, lambda shop: client_for(app, session, shop))
                 session.commit()  # a refreshed token is kept
             except Exception:
+                session.rollback()
                 queues.redis.sadd(STANDINGS_DIRTY, *ids)  # nothing is lost: the retry writes them
                 raise
-            finally:
-                session.close()
-        return written
+    return written
 
 
 def drain_inbox() -> int:
@@ -139,95 +154,55 @@ def drain_inbox() -> int:
 
 def sweep_inbox() -> int:
     """Periodic job: hand back stale claims and drain anything overdue (a failed enqueue, a retry)."""
-    app = _app()
-    with app.app_context():
-        session = db.new_session()
-        try:
-            overdue = inbox.sweep(session, app.config["INBOX_GRACE_SECONDS"])
-        finally:
-            session.close()
+    with _job_session() as (app, session):
+        overdue = inbox.sweep(session, app.config["INBOX_GRACE_SECONDS"])
         if overdue:
             log.info("sweeper found %d overdue webhook event(s)", overdue)
             schedule_drain(app)
-        return overdue
+    return overdue
 
 
 def daily_upkeep() -> None:
     """Periodic job: mature pending points, expire idle points and re-evaluate tiers in every shop."""
-    app = _app()
-    with app.app_context():
-        session = db.new_session()
-        try:
-            for shop in active_shops(session):
-                upkeep.run_daily(session, shop)
-                session.commit()
-        finally:
-            session.close()
+    with _job_session() as (_, session):
+        for shop in active_shops(session):
+            upkeep.run_daily(session, shop)
+            session.commit()
 
 
 def reconcile_shop(shop_id: int, since: str, until: str) -> dict[str, int]:
     """Job: credit the paid orders of [since, until) (ISO 8601) that the webhooks missed."""
-    from datetime import datetime
-
-    from loyalty_app.connections import client_for
-    from loyalty_app.services.reconcile import reconcile
-    from loyalty_app.services.shops import require_shop
-
-    app = _app()
-    with app.app_context():
-        session = db.new_session()
-        try:
-            shop = require_shop(session, shop_id)
-            result = reconcile(session, shop, client_for(app, session, shop), datetime.fromisoformat(since),
-                               datetime.fromisoformat(until), checkpoint=session.commit)
-            session.commit()
-        finally:
-            session.close()
-        log.info("reconciled shop %s: %s", shop_id, result)
-        return {"seen": result.seen, "credited": result.credited, "points": result.points}
+    with _job_session() as (app, session):
+        shop = require_shop(session, shop_id)
+        result = reconcile(session, shop, client_for(app, session, shop), datetime.fromisoformat(since),
+                           datetime.fromisoformat(until), checkpoint=session.commit)
+        session.commit()
+    log.info("reconciled shop %s: %s", shop_id, result)
+    return {"seen": result.seen, "credited": result.credited, "points": result.points}
 
 
 def reconcile_recent() -> None:
     """Daily job: reconcile the last two days of every shop, one job each."""
-    from datetime import timedelta
-
-    from loyalty_app.models import utcnow
-
-    app = _app()
-    with app.app_context():
-        session = db.new_session()
-        try:
-            shop_ids = [shop.id for shop in active_shops(session) if not shop.needs_reauth]
-        finally:
-            session.close()
-        until = utcnow()
-        for shop_id in shop_ids:
-            args = (shop_id, (until - timedelta(days=2)).isoformat(), until.isoformat())
-            if queues.inline:
-                reconcile_shop(*args)
-            else:
-                queues.default.enqueue(reconcile_shop, *args, job_timeout=3600,  # type: ignore[union-attr]
-                                       retry=Retry(max=3, interval=[60, 300, 900]))
+    with _job_session() as (_, session):
+        shop_ids = [shop.id for shop in active_shops(session) if not shop.needs_reauth]
+    until = utcnow()
+    for shop_id in shop_ids:
+        args = (shop_id, (until - timedelta(days=2)).isoformat(), until.isoformat())
+        if queues.inline:
+            reconcile_shop(*args)
+        else:
+            queues.default.enqueue(reconcile_shop, *args, job_timeout=3600,  # type: ignore[union-attr]
+                                   retry=Retry(max=3, interval=[60, 300, 900]))
 
 
 def expire_codes() -> None:
     """Hourly job: release abandoned reservations; deactivate expired unused codes and return their points."""
-    from loyalty_app.connections import client_for
-    from loyalty_app.services import redemptions
-    from loyalty_app.services.connection import ReauthRequired
-    from loyalty_app.shopify.discounts import deactivate_code
-
-    app = _app()
-    with app.app_context():
-        session = db.new_session()
-        try:
-            redemptions.release_stale_reservations(session, timedelta(minutes=15))
-            session.commit()
-            for shop in active_shops(session):
-                try:
-                    client = client_for(app, session, shop)
-                except ReauthRequired:
-                    continue
-                redemptions.expire_codes(session, shop, lambda discount_id: deactivate_code(client, discount_id))
-        finally:
-            session.close()
+    with _job_session() as (app, session):
+        redemptions.release_stale_reservations(session, timedelta(minutes=15))
+        session.commit()
+        for shop in active_shops(session):
+            try:
+                client = client_for(app, session, shop)
+            except ReauthRequired:
+                continue
+            redemptions.expire_codes(session, shop, lambda discount_id, c=client: deactivate_code(c, discount_id))

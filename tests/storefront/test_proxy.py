@@ -191,15 +191,20 @@ def test_stale_reservations_are_released(session, shop, member):
     assert find_member(session, shop.id, 5).balance == 1100
 
 
+def seed_member(app, points, reward_kind):
+    """An installed shop with customer 5 holding ``points``; returns the id of the reward of ``reward_kind``."""
+    with app.app_context():
+        session = db.session()
+        shop = install_shop(session, SHOP_DOMAIN, "t", app.extensions["token_box"])
+        member, _ = enrol(session, shop, 5)
+        ledger.post(session, member.id, amount=points, kind="adjust", key="seed", source="test")
+        session.commit()
+        return session.query(Reward).filter_by(kind=reward_kind).one().id
+
+
 @pytest.mark.integration
 def test_concurrent_redemptions_exactly_one_succeeds(pg_app):
-    with pg_app.app_context():
-        session = db.session()
-        shop = install_shop(session, SHOP_DOMAIN, "t", pg_app.extensions["token_box"])
-        member, _ = enrol(session, shop, 5)
-        ledger.post(session, member.id, amount=1000, kind="adjust", key="seed", source="test")
-        reward = session.query(Reward).filter_by(kind="free_shipping").one().id  # 750 points
-        session.commit()
+    reward = seed_member(pg_app, 1000, "free_shipping")  # 750 points: only one fits
     results = []
     with responses.RequestsMock() as rsps:
         fake = FakeAdmin(rsps)
@@ -226,13 +231,7 @@ def test_concurrent_redemptions_exactly_one_succeeds(pg_app):
 
 @pytest.mark.integration
 def test_double_click_with_one_key_debits_once(pg_app):
-    with pg_app.app_context():
-        session = db.session()
-        shop = install_shop(session, SHOP_DOMAIN, "t", pg_app.extensions["token_box"])
-        member, _ = enrol(session, shop, 5)
-        ledger.post(session, member.id, amount=2000, kind="adjust", key="seed", source="test")
-        reward = session.query(Reward).filter_by(kind="fixed_amount").one().id
-        session.commit()
+    reward = seed_member(pg_app, 2000, "fixed_amount")
     results = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeAdmin(rsps)
