@@ -27,3 +27,10 @@ def test_migrations_match_the_models_on_postgresql(pg_app):
     with db.engine.connect() as connection:  # type: ignore[union-attr]
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_development_storefront_and_fake_admin_exist_only_in_development(app, client):
+    assert app.config["LOYALTY_ENV"] == "test"
+    assert client.get("/dev/storefront").status_code == 404
+    assert client.post("/dev/admin/demo-shop.myshopify.com/2026-10/graphql.json", json={}).status_code == 404
+    assert client.get("/apps/loyalty/me").status_code == 404
