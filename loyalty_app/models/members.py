@@ -46,6 +46,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "idempotency_key"),
         Index("ix_ledger_entries_member_id_id", "member_id", "id"),
+        Index("ix_ledger_entries_member_id_created_at", "member_id", "created_at"),  # tier windows
         Index("ix_ledger_entries_state_available_at", "state", "available_at"),
     )
 
