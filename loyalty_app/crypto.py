@@ -1,9 +1,7 @@
 """Encryption of Shopify access tokens at rest (Fernet: AES-128-CBC with HMAC-SHA256)."""
 from __future__ import annotations
 
-from cryptography.fernet import Fernet, InvalidToken
-
-__all__ = ["TokenBox", "InvalidToken"]
+from cryptography.fernet import Fernet
 
 
 class TokenBox:

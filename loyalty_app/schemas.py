@@ -5,7 +5,6 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
-from .program.actions import ACTIONS, LIMITS
 from .program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
 
 
@@ -33,16 +32,6 @@ class ProgramSettingsSchema(Schema):
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:
         data["languages"] = tuple(data["languages"])
         return ProgramSettings(**data)
-
-
-class EarningRuleSchema(Schema):
-    """A non-purchase action and its limit."""
-
-    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    points = fields.Integer(required=True, validate=validate.Range(min=1))
-    limit_kind = fields.String(load_default="once", validate=validate.OneOf(LIMITS))
-    limit_count = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    period_days = fields.Integer(load_default=365, validate=validate.Range(min=1))
 
 
 class BalanceSchema(Schema):

@@ -9,9 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime, utcnow
 
-STATUSES = ("received", "processing", "processed", "failed", "ignored")
-
-
 class WebhookEvent(Base):
     """One delivery, deduplicated on Shopify's webhook id.
 

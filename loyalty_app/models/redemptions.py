@@ -8,9 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
 
-REDEMPTION_STATES = ("reserved", "active", "used", "expired", "released")
-
-
 class Redemption(Base):
     """One redemption: ``reserved`` while the code is being created, then active → used | expired | released."""
 

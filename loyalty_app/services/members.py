@@ -18,10 +18,6 @@ TIER_POINT_KINDS = ("earn", "action", "bonus", "reversal")
 """What counts towards a points tier: everything earned, net of refunds (member.lifetime's kinds)."""
 
 
-class UnknownMember(LookupError):
-    """No member with that customer id in the shop."""
-
-
 def find_member(session: Session, shop_id: int, customer_id: int) -> Member | None:
     """The member for a Shopify customer id, if enrolled."""
     return session.execute(

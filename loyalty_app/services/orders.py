@@ -44,7 +44,6 @@ class OrderFacts:
     taxes_included: bool
     placed_at: datetime | None
     test: bool
-    financial_status: str | None
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,6 @@ def order_facts(payload: Any) -> OrderFacts:
         taxes_included=taxes_included,
         placed_at=parse_datetime(payload.get("processed_at") or payload.get("created_at")),
         test=bool(payload.get("test")),
-        financial_status=payload.get("financial_status"),
     )
 
 

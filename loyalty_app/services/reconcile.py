@@ -52,7 +52,6 @@ def graphql_order_facts(node: dict[str, Any]) -> OrderFacts:
         taxes_included=taxes_included,
         placed_at=parse_datetime(node.get("processedAt")),
         test=bool(node.get("test")),
-        financial_status=str(node.get("displayFinancialStatus") or "").lower() or None,
     )
 
 

@@ -5,8 +5,6 @@ Revises: 0002
 Create Date: 2026-11-24 15:55:42.332452
 """
 from alembic import op
-import sqlalchemy as sa
-import loyalty_app.models.base
 
 
 revision = '0003'
