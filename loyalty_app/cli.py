@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import click
+from marshmallow import ValidationError
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from . import ledger, migrate
 from .extensions import db
 from .schemas import BalanceSchema
 from .security import is_valid_shop_domain
-from .services import members, shops, upkeep
+from .services import compliance, members, shops, upkeep
 
 db_cli = AppGroup("db", help="Database migrations.")
 shop_cli = AppGroup("shop", help="Shops: install without OAuth, for development and self-hosting.")
@@ -53,6 +54,45 @@ def shop_install(domain: str, token: str, currency: str, scopes: str | None) -> 
                               scopes=scopes or current_app.config["SHOPIFY_SCOPES"], currency=currency.upper())
     session.commit()
     click.echo(f"installed {shop.domain} (shop id {shop.id})")
+
+
+@shop_cli.command("configure")
+@click.argument("domain")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="A program setting, e.g. --set pending_days=14 --set credit_guest_orders=true.")
+def shop_configure(domain: str, assignments: tuple[str, ...]) -> None:
+    """Change a shop's program settings (validated; prints the settings in force)."""
+    session = _session()
+    shop = shops.get_shop(session, domain)
+    if shop is None:
+        click.echo(f"no shop {domain}", err=True)
+        sys.exit(1)
+    changes = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{assignment!r} is not KEY=VALUE", param_hint="--set")
+        changes[key.strip()] = value.strip() if value.strip().lower() not in ("", "none", "null") else None
+    try:
+        settings = shops.update_settings(shop, changes)
+    except ValidationError as exc:
+        raise click.BadParameter(json.dumps(exc.messages), param_hint="--set") from None
+    session.commit()
+    click.echo(json.dumps(settings.to_json(), sort_keys=True))
+
+
+@loyalty_cli.command("data-request")
+@click.argument("domain")
+@click.argument("customer_id", type=int)
+def loyalty_data_request(domain: str, customer_id: int) -> None:
+    """Print the newest data report assembled for a customer (customers/data_request) as JSON."""
+    session = _session()
+    shop = shops.get_shop(session, domain)
+    report = compliance.latest_report(session, shop.id, customer_id) if shop else None
+    if report is None:
+        click.echo(f"no data request for customer {customer_id} in {domain}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(report, indent=2, sort_keys=True))
 
 
 @loyalty_cli.command("audit")

@@ -53,6 +53,15 @@ def data_request(session: Session, shop: Shop, payload: Any) -> str:
     return "report ready" if member else "report ready: not a member"
 
 
+def latest_report(session: Session, shop_id: int, customer_id: int) -> dict[str, Any] | None:
+    """The newest data report assembled for a customer, if any."""
+    request = session.execute(
+        select(DataRequest).where(DataRequest.shop_id == shop_id, DataRequest.customer_id == customer_id)
+        .order_by(DataRequest.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return request.report if request else None
+
+
 def redact_customer(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
     """Erase a member's personal data; the ledger stays, anonymised, so totals still balance."""
     customer_id = _customerparse_id(payload)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,6 +50,16 @@ def program_settings(shop: Shop) -> ProgramSettings:
         cached = (shop.settings, _settings_schema.load(shop.settings or {}))
         shop.__dict__["_program_settings"] = cached
     return cached[1]
+
+
+def update_settings(shop: Shop, changes: dict[str, Any]) -> ProgramSettings:
+    """Apply setting changes after validating the whole result; raises marshmallow's ValidationError."""
+    unknown = set(changes) - set(ProgramSettingsSchema().fields)
+    if unknown:
+        raise ValidationError({key: ["Unknown setting."] for key in sorted(unknown)})
+    settings = _settings_schema.load({**(shop.settings or {}), **changes})
+    shop.settings = settings.to_json()  # a new dict, so the JSON column is saved and the parse cache renewed
+    return settings
 
 
 def install_shop(

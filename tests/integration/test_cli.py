@@ -76,3 +76,36 @@ def test_demo_seed_is_repeatable(runner):
     second = runner.invoke(args=["demo"])
     assert first.exit_code == 0 and first.output == second.output
     assert "Kari Nordmann (customer 1001): 1244 points" in first.output
+
+
+def test_configure_validates_and_saves_settings(runner, session, shop):
+    result = runner.invoke(args=["shop", "configure", SHOP_DOMAIN, "--set", "pending_days=14",
+                                 "--set", "credit_guest_orders=true", "--set", "points_per_unit=2.5"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert (printed["pending_days"], printed["credit_guest_orders"], printed["points_per_unit"]) == (14, True, "2.5")
+    session.expire_all()
+    assert session.get(Shop, shop.id).settings["pending_days"] == 14
+
+
+def test_configure_refuses_bad_settings_and_changes_nothing(runner, session, shop):
+    before = dict(shop.settings)
+    for bad in ("pending_days=-3", "rounding=bankers", "colour=green", "nonsense"):
+        result = runner.invoke(args=["shop", "configure", SHOP_DOMAIN, "--set", bad])
+        assert result.exit_code == 2, (bad, result.output)
+    session.expire_all()
+    assert session.get(Shop, shop.id).settings == before
+
+
+def test_data_request_report_can_be_fetched(runner, deliver, session, shop):
+    from tests.helpers import payload
+
+    orders.record_paid_order(session, shop, simple_order(1, 191167, "30.00"))
+    session.commit()
+    deliver("customers/data_request", payload("compliance/customers_data_request.json"))
+    result = runner.invoke(args=["loyalty", "data-request", SHOP_DOMAIN, "191167"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["customer_id"] == 191167 and report["member"]["balance"] == 30
+    missing = runner.invoke(args=["loyalty", "data-request", SHOP_DOMAIN, "5"])
+    assert missing.exit_code == 1
