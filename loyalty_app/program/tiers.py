@@ -28,6 +28,11 @@ def window_start(window: str, now: datetime) -> datetime | None:
     raise ValueError(f"unknown tier window {window!r}")
 
 
+def tier_with_key(tiers: list[TierRule], key: int | None) -> TierRule | None:
+    """The tier a member holds (by its stored key), or None."""
+    return next((tier for tier in tiers if tier.key == key), None) if key is not None else None
+
+
 def qualifying_tier(tiers: list[TierRule], value: Decimal) -> TierRule | None:
     """The highest tier whose threshold ``value`` reaches."""
     reached = [tier for tier in tiers if value >= tier.threshold]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import ledger
 from ..models import LedgerEntry, Member, OrderRecord, Shop, Tier, utcnow
-from ..program.tiers import TierRule, resolve_tier, window_start
+from ..program.tiers import TierRule, resolve_tier, tier_with_key, window_start
 from ..sql import transaction_cache, upsert_locked
 from .shops import program_settings
 
@@ -80,7 +80,7 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
     """
     now = now or utcnow()
     rules = tier_rules(session, shop.id)
-    current = next((rule for rule in rules if rule.key == member.tier_id), None)
+    current = tier_with_key(rules, member.tier_id)
     target = resolve_tier(rules, current, tier_progress(session, shop, member, now), reevaluating)
     target_id = target.key if target else None
     if target_id != member.tier_id:

@@ -19,6 +19,7 @@ from .. import ledger
 from ..models import Campaign, LedgerEntry, Member, OrderRecord, OrderRefund, Shop, utcnow
 from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_amount, order_points
 from ..program.reversal import reversal_delta
+from ..program.tiers import tier_with_key
 from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
 from .members import enrol, tier_rules, update_tier
 from .payloads import PayloadError, parse_datetime, parse_email, parse_id, shop_money
@@ -155,7 +156,7 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     cancellation can be waiting on it.
     """
     settings = program_settings(shop)
-    tier = next((rule for rule in tier_rules(session, shop.id) if rule.key == member.tier_id), None)
+    tier = tier_with_key(tier_rules(session, shop.id), member.tier_id)
     points = order_points(
         record.eligible_amount or Decimal("0"), settings.points_per_unit,
         tier.multiplier if tier else Decimal("1"),

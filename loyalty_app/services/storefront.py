@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import EarningRule, LedgerEntry, Member, Reward, Shop, Tier
-from ..program.tiers import next_tier, qualifying_tier
+from ..models import EarningRule, LedgerEntry, Member, Reward, Shop
+from ..program.tiers import next_tier, qualifying_tier, tier_with_key
 from .members import tier_progress, tier_rules
 from .shops import program_settings
 
@@ -64,9 +64,7 @@ def member_view(session: Session, shop: Shop, customer_id: int, secret: str) -> 
     rules = tier_rules(session, shop.id)
     balance = member.balance if member else 0
     progress = tier_progress(session, shop, member) if member else Decimal("0")
-    stored = session.get(Tier, member.tier_id) if member and member.tier_id else None
-    reached = qualifying_tier(rules, progress)
-    tier = (stored.name, stored.multiplier) if stored else (reached.name, reached.multiplier) if reached else None
+    tier = (tier_with_key(rules, member.tier_id) if member else None) or qualifying_tier(rules, progress)
     upcoming = next_tier(rules, progress)
     activity = []
     if member is not None:
@@ -79,7 +77,7 @@ def member_view(session: Session, shop: Shop, customer_id: int, secret: str) -> 
         "balance": balance,
         "pending": member.pending if member else 0,
         "lifetime": member.lifetime if member else 0,
-        "tier": {"name": tier[0], "multiplier": decimal_text(tier[1])} if tier else None,
+        "tier": {"name": tier.name, "multiplier": decimal_text(tier.multiplier)} if tier else None,
         "next_tier": {"name": upcoming[0].name, "remaining": decimal_text(upcoming[1])} if upcoming else None,
         "rewards": _rewards(session, shop.id, balance),
         "ways_to_earn": _ways_to_earn(session, shop),

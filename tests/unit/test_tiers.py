@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from loyalty_app.program.tiers import TierRule, next_tier, qualifying_tier, resolve_tier, window_start
+from loyalty_app.program.tiers import TierRule, next_tier, qualifying_tier, resolve_tier, tier_with_key, window_start
 
 BRONZE = TierRule(1, "Bronze", D("0"))
 SILVER = TierRule(2, "Silver", D("500"), D("1.25"), 100)
@@ -46,3 +46,8 @@ def test_demotion_on_reevaluation():
 def test_next_tier():
     assert next_tier(TIERS, D("120")) == (SILVER, D("380"))
     assert next_tier(TIERS, D("2000")) is None
+
+
+def test_tier_with_key():
+    assert tier_with_key(TIERS, 2) == SILVER
+    assert tier_with_key(TIERS, None) is None and tier_with_key(TIERS, 99) is None
