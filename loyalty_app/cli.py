@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
+
 import click
-from marshmallow import ValidationError
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from . import ledger, migrate
 from .extensions import db
+from .models import Shop
 from .schemas import BalanceSchema
 from .security import is_valid_shop_domain
 from .services import compliance, members, shops, upkeep
@@ -23,6 +26,17 @@ loyalty_cli = AppGroup("loyalty", help="The points ledger: audit, balances, peri
 def _session() -> Session:
     assert db.session is not None
     return db.session()
+
+
+def _fail(message: str) -> NoReturn:
+    """Say what was not found and exit 1, as every lookup command does."""
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _shop(session: Session, domain: str) -> Shop:
+    """The shop with this domain, or exit 1."""
+    return shops.get_shop(session, domain) or _fail(f"no shop {domain}")
 
 
 @db_cli.command("upgrade")
@@ -63,10 +77,7 @@ def shop_install(domain: str, token: str, currency: str, scopes: str | None) -> 
 def shop_configure(domain: str, assignments: tuple[str, ...]) -> None:
     """Change a shop's program settings (validated; prints the settings in force)."""
     session = _session()
-    shop = shops.get_shop(session, domain)
-    if shop is None:
-        click.echo(f"no shop {domain}", err=True)
-        sys.exit(1)
+    shop = _shop(session, domain)
     changes = {}
     for assignment in assignments:
         key, sep, value = assignment.partition("=")
@@ -87,11 +98,9 @@ def shop_configure(domain: str, assignments: tuple[str, ...]) -> None:
 def loyalty_data_request(domain: str, customer_id: int) -> None:
     """Print the newest data report assembled for a customer (customers/data_request) as JSON."""
     session = _session()
-    shop = shops.get_shop(session, domain)
-    report = compliance.latest_report(session, shop.id, customer_id) if shop else None
+    report = compliance.latest_report(session, _shop(session, domain).id, customer_id)
     if report is None:
-        click.echo(f"no data request for customer {customer_id} in {domain}", err=True)
-        sys.exit(1)
+        _fail(f"no data request for customer {customer_id} in {domain}")
     click.echo(json.dumps(report, indent=2, sort_keys=True))
 
 
@@ -106,8 +115,7 @@ def loyalty_audit() -> None:
             f"pending={diff.ledger.pending} lifetime={diff.ledger.lifetime}"
         )
     if differences:
-        click.echo(f"{len(differences)} member(s) out of balance", err=True)
-        sys.exit(1)
+        _fail(f"{len(differences)} member(s) out of balance")
     click.echo("ledger balanced")
 
 
@@ -117,11 +125,9 @@ def loyalty_audit() -> None:
 def loyalty_balance(domain: str, customer_id: int) -> None:
     """Print a member's balances as one JSON object (exit 1 for an unknown member)."""
     session = _session()
-    shop = shops.get_shop(session, domain)
-    member = members.find_member(session, shop.id, customer_id) if shop else None
+    member = members.find_member(session, _shop(session, domain).id, customer_id)
     if member is None:
-        click.echo(f"no member {customer_id} in {domain}", err=True)
-        sys.exit(1)
+        _fail(f"no member {customer_id} in {domain}")
     data = {"balance": member.balance, "pending": member.pending, "lifetime": member.lifetime,
             "tier": members.tier_name(session, member)}
     click.echo(json.dumps(BalanceSchema().dump(data)))
@@ -150,10 +156,7 @@ def loyalty_reconcile(domain: str, hours: int) -> None:
     from .services.reconcile import reconcile
 
     session = _session()
-    shop = shops.get_shop(session, domain)
-    if shop is None:
-        click.echo(f"no shop {domain}", err=True)
-        sys.exit(1)
+    shop = _shop(session, domain)
     until = utcnow()
     result = reconcile(session, shop, client_for(current_app, session, shop),  # type: ignore[arg-type]
                        until - timedelta(hours=hours), until, checkpoint=session.commit)

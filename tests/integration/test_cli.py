@@ -109,3 +109,10 @@ def test_data_request_report_can_be_fetched(runner, deliver, session, shop):
     assert report["customer_id"] == 191167 and report["member"]["balance"] == 30
     missing = runner.invoke(args=["loyalty", "data-request", SHOP_DOMAIN, "5"])
     assert missing.exit_code == 1
+
+
+def test_lookups_in_an_unknown_shop_exit_1(runner, shop):
+    for args in (["loyalty", "balance", "nobody.myshopify.com", "1"], ["loyalty", "data-request", "nobody.myshopify.com", "1"],
+                 ["shop", "configure", "nobody.myshopify.com", "--set", "pending_days=1"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and "no shop nobody.myshopify.com" in result.output, args
