@@ -15,9 +15,9 @@ from flask import Flask, current_app, has_app_context
 from rq import Retry
 from sqlalchemy.orm import Session
 
-from loyalty_app.extensions import db, queues
 from loyalty_app import ledger
 from loyalty_app.connections import client_for
+from loyalty_app.extensions import db, queues
 from loyalty_app.models import utcnow
 from loyalty_app.services import inbox, redemptions, standings, upkeep
 from loyalty_app.services.connection import ReauthRequired

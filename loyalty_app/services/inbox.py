@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (PayloadError, ActionError, ValidationError, json.JSONDecodeError)
 """Errors that retrying cannot fix: the event is marked failed at once with a readable error."""
 
+_UNPARSED = object()
+"""_run's marker for a body the caller has not parsed yet."""
+
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 """Topics processed even after uninstall: Shopify sends shop/redact 48 hours after it."""
 
@@ -136,8 +139,9 @@ def process_batch(session: Session, event_ids: list[int], handlers: dict[str, Ha
             select(WebhookEvent).where(WebhookEvent.id.in_(event_ids)).order_by(WebhookEvent.id).with_for_update()
         ).scalars().all()
         shops: dict[int, Shop | None] = {}  # held here: the identity map keeps objects only weakly
-        results = [(event, _run(session, event, handlers, shops))
-                   for event in sorted(events, key=_lock_order) if event.status == "processing"]
+        parsed = sorted(((event, json.loads(event.body or "")) for event in events if event.status == "processing"),
+                        key=_lock_order)
+        results = [(event, _run(session, event, handlers, shops, payload)) for event, payload in parsed]
         for event, result in results:  # statuses last, so they flush as one batch
             _complete(event, result, now)
         session.commit()
@@ -147,14 +151,15 @@ def process_batch(session: Session, event_ids: list[int], handlers: dict[str, Ha
             process(session, event_id, handlers, max_attempts, now)
 
 
-def _lock_order(event: WebhookEvent) -> tuple[int, int]:
+def _lock_order(parsed: tuple[WebhookEvent, Any]) -> tuple[int, int]:
     """Sort key that makes concurrent batches lock members in one order (customer id), so they do not deadlock.
 
     Events of one customer keep their arrival order; events without a customer go last.
     """
+    event, payload = parsed
+    customer = payload.get("customer") if isinstance(payload, dict) else None
     try:
-        customer = json.loads(event.body or "{}").get("customer") or {}
-        return int(customer.get("id") or 2**62), event.id
+        return int((customer or {}).get("id") or 2**62), event.id
     except (ValueError, AttributeError, TypeError):
         return 2**62, event.id
 
@@ -198,7 +203,7 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
 
 
 def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler],
-         shops: dict[int, Shop | None] | None = None) -> str:
+         shops: dict[int, Shop | None] | None = None, payload: Any = _UNPARSED) -> str:
     handler = handlers.get(event.topic)
     if handler is None:
         return f"ignored: no handler for {event.topic}"
@@ -210,7 +215,8 @@ def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler],
         raise LookupError(f"shop {event.shop_domain} is gone")
     if not shop.active and event.topic not in COMPLIANCE_TOPICS:
         return "ignored: shop is uninstalled"
-    payload = json.loads(event.body or "")
+    if payload is _UNPARSED:
+        payload = json.loads(event.body or "")
     return handler(session, shop, payload, event)
 
 
