@@ -45,7 +45,6 @@ WRK_SCRIPT = """
 local bodies = {%(bodies)s}
 local signatures = {%(signatures)s}
 local counter = 0
-local thread_id = 0
 local next_id = 1
 function setup(thread) thread:set("thread_id", next_id); next_id = next_id + 1 end
 function request()
