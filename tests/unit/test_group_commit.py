@@ -1,0 +1,96 @@
+"""GroupCommit: concurrent submitters share writes, each gets its own result or the batch's error."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from webhooks.group_commit import GroupCommit
+
+
+class Recorder:
+    """A write that doubles each item and remembers its batches; the first write can be held open."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.first_started = threading.Event()
+        self.release_first = threading.Event()
+        self.fail_on: int | None = None
+
+    def __call__(self, items):  # type: ignore[no-untyped-def]
+        self.batches.append(list(items))
+        if len(self.batches) == 1:
+            self.first_started.set()
+            assert self.release_first.wait(10)
+        if self.fail_on in items:
+            raise ConnectionError("database went away")
+        return [item * 2 for item in items]
+
+
+def wait_for_waiters(group: GroupCommit, count: int) -> None:
+    for _ in range(1000):
+        with group._changed:
+            if len(group._waiting) >= count:
+                return
+        threading.Event().wait(0.005)
+    raise AssertionError(f"{count} submitters never queued")
+
+
+def test_a_lone_item_is_written_at_once():
+    write = Recorder()
+    write.release_first.set()
+    assert GroupCommit(write).submit(21) == 42
+    assert write.batches == [[21]]
+
+
+def test_items_arriving_during_a_write_share_the_next_one():
+    write = Recorder()
+    group = GroupCommit(write)
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(group.submit, 0)
+        assert write.first_started.wait(5)
+        rest = [pool.submit(group.submit, item) for item in range(1, 9)]
+        wait_for_waiters(group, 8)
+        write.release_first.set()
+        assert first.result(5) == 0
+        assert sorted(future.result(5) for future in rest) == [2 * item for item in range(1, 9)]
+    assert write.batches[0] == [0]
+    assert len(write.batches) == 2 and sorted(write.batches[1]) == list(range(1, 9))
+
+
+def test_a_failed_write_fails_every_submitter_of_that_batch_and_no_other():
+    write = Recorder()
+    write.fail_on = 3
+    group = GroupCommit(write)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.submit, 0)
+        assert write.first_started.wait(5)
+        batch = [pool.submit(group.submit, item) for item in (2, 3, 4)]
+        wait_for_waiters(group, 3)
+        write.release_first.set()
+        assert first.result(5) == 0
+        for future in batch:
+            with pytest.raises(ConnectionError, match="went away"):
+                future.result(5)
+    assert group.submit(5) == 10  # the next batch is written as usual
+
+
+def test_max_batch_caps_a_write_and_the_leader_still_gets_its_own_result():
+    write = Recorder()
+    group = GroupCommit(write, max_batch=3)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(group.submit, 0)
+        assert write.first_started.wait(5)
+        rest = [pool.submit(group.submit, item) for item in range(1, 8)]
+        wait_for_waiters(group, 7)
+        write.release_first.set()
+        assert [future.result(5) for future in [first, *rest]] == [2 * item for item in range(8)]
+    assert all(len(batch) <= 3 for batch in write.batches)
+    assert sorted(item for batch in write.batches for item in batch) == list(range(8))
+
+
+def test_a_write_returning_the_wrong_number_of_results_is_an_error():
+    group = GroupCommit(lambda items: [])
+    with pytest.raises(RuntimeError, match="0 results for 1 items"):
+        group.submit(1)
