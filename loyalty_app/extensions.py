@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from redis import Redis
 from rq import Queue
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -45,14 +45,18 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.autocommit_engine: Engine | None = None
         self.session: scoped_session[Session] | None = None
 
     def init_app(self, app: Flask) -> None:
         url = app.config["DATABASE_URL"]
         if url.startswith("sqlite"):
-            self.engine = _sqlite_engine(url)
+            self.engine, self.autocommit_engine = _sqlite_engine(url), None
         else:
             self.engine = create_engine(url, pool_recycle=300, pool_size=10, max_overflow=20)
+            # Connections that stay in autocommit (no BEGIN/COMMIT round trips, nothing to reset on return)
+            self.autocommit_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+                                                   pool_recycle=300, pool_size=2, max_overflow=8)
         self.session = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
         app.extensions["db"] = self
 
@@ -62,20 +66,34 @@ class Database:
                 self.session.remove()
 
     @contextmanager
-    def single_statement(self) -> Iterator[Connection]:
-        """A connection for one self-contained write, committed when the block ends.
+    def single_statement(self) -> Iterator[PoolProxiedConnection]:
+        """A DBAPI connection for one self-contained write that is committed when the block ends.
 
-        On PostgreSQL it runs in autocommit: one round trip instead of BEGIN, the statement and
-        COMMIT. SQLite, which has one writer at a time, uses the thread's own session and commits it.
+        For the webhook receiver's hot path. On PostgreSQL the connection is in autocommit:
+        one round trip instead of BEGIN, the statement and COMMIT; a connection that saw an
+        error is discarded, not pooled. SQLite, which has one writer at a time, uses the
+        thread's own session and commits it.
         """
         assert self.engine is not None and self.session is not None, "Database.init_app was not called"
-        if self.engine.dialect.name == "postgresql":
-            with self.engine.connect() as connection:
-                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        if self.autocommit_engine is not None:
+            connection = self.autocommit_engine.raw_connection()
+            try:
+                yield connection
+            except BaseException:
+                connection.invalidate()
+                raise
+            finally:
+                connection.close()
         else:
             session = self.session()
-            yield session.connection()
+            yield session.connection().connection
             session.commit()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (before a fork, or when a test is done with the database)."""
+        for engine in (self.engine, self.autocommit_engine):
+            if engine is not None:
+                engine.dispose()
 
     def new_session(self) -> Session:
         """A session outside the thread registry, for code that manages its own lifetime."""

@@ -44,7 +44,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated SQLite file that each test copies."""
     path = tmp_path_factory.mktemp("template") / "loyalty.sqlite3"
     create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": True})
-    db.engine.dispose()  # type: ignore[union-attr]
+    db.dispose()
     return str(path)
 
 
@@ -58,7 +58,7 @@ def app(request: pytest.FixtureRequest, sqlite_template: str, tmp_path) -> Itera
     shutil.copy(sqlite_template, path)
     application = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": False})
     yield application
-    db.engine.dispose()  # type: ignore[union-attr]
+    db.dispose()
 
 
 def _require(name: str) -> str:
@@ -83,7 +83,7 @@ def pg_url(worker_id: str) -> str:
     url = base.set(database=name).render_as_string(hide_password=False)
     application = create_app({**BASE_CONFIG, "DATABASE_URL": url, "AUTO_MIGRATE": False})
     upgrade(application)
-    db.engine.dispose()  # type: ignore[union-attr]
+    db.dispose()
     return url
 
 
@@ -102,7 +102,7 @@ def pg_redis_app(pg_url: str, redis_url: str) -> Iterator[Flask]:
     _truncate()
     queues.redis.flushdb()  # type: ignore[union-attr]
     yield application
-    db.engine.dispose()  # type: ignore[union-attr]
+    db.dispose()
 
 
 def _truncate() -> None:
@@ -117,7 +117,7 @@ def pg_app(pg_url: str) -> Iterator[Flask]:
     application = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "AUTO_MIGRATE": False})
     _truncate()
     yield application
-    db.engine.dispose()  # type: ignore[union-attr]
+    db.dispose()
 
 
 @pytest.fixture

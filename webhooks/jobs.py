@@ -3,11 +3,19 @@
 Deliveries are not one job each: a webhook only schedules a *drain* (unless one is already
 scheduled), and one drain processes every due event in batches. That pays RQ's per-job cost
 once per burst instead of once per webhook. Every job is safe to run twice.
+
+A drain also keeps a promise that spares the receiver a Redis call per delivery: it claims
+once more at least ``DRAIN_PROMISE`` seconds after it cleared the drain flag. A receiver that
+found a drain scheduled (the flag set, by it or by another) at time T therefore knows that
+anything it commits before T + ``DRAIN_PROMISE`` will be claimed, and need not ask Redis
+again until then (``DrainScheduler``). A drain that dies breaks the promise; the sweeper
+keeps it, as it does when Redis is down.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -33,6 +41,9 @@ DRAIN_FLAG = "loyalty:inbox:drain-scheduled"
 STANDINGS_DIRTY = "loyalty:standings:dirty"
 STANDINGS_FLAG = "loyalty:standings:scheduled"
 DRAIN_FLAG_TTL = 300
+DRAIN_PROMISE = 0.25
+"""Seconds a drain keeps claiming after it clears the drain flag (see the module docstring)."""
+DRAIN_POLL = 0.05
 _worker_app: Flask | None = None
 
 
@@ -51,7 +62,7 @@ def _app() -> Flask:
 def preload_app() -> None:
     """Build the worker's app now (in the RQ parent), with no connection open, so forks inherit it."""
     app = _app()
-    app.extensions["db"].engine.dispose()
+    app.extensions["db"].dispose()
 
 
 def schedule_drain(app: Flask) -> None:
@@ -71,6 +82,28 @@ def schedule_drain(app: Flask) -> None:
         except Exception:
             queues.redis.delete(DRAIN_FLAG)
             raise
+
+
+class DrainScheduler:
+    """The receiver's side of the drain promise: ask Redis at most once per ``DRAIN_PROMISE`` per process.
+
+    Call ``ensure`` after a commit. Threads may race past the check together; that only costs
+    an extra Redis call, never a missed drain.
+    """
+
+    def __init__(self, app: Flask, clock: Callable[[], float] = time.monotonic) -> None:
+        self._app = app
+        self._clock = clock
+        self._covered_until = 0.0
+
+    def ensure(self) -> None:
+        """Make sure a drain will claim what this process committed before now."""
+        asked = self._clock()  # taken before asking: Redis answers about a moment after this
+        if asked < self._covered_until:
+            return
+        schedule_drain(self._app)
+        if not queues.inline:
+            self._covered_until = asked + DRAIN_PROMISE
 
 
 def run_drain(app: Flask) -> int:
@@ -142,12 +175,20 @@ def sync_standings() -> int:
 
 
 def drain_inbox() -> int:
-    """RQ job: clear the drain flag first (so later deliveries schedule anew), then drain."""
+    """RQ job: clear the drain flag first (so later deliveries schedule anew), then drain.
+
+    Keeps claiming every ``DRAIN_POLL`` seconds until ``DRAIN_PROMISE`` has passed since the
+    flag was cleared, and claims once more after that: receivers rely on it.
+    """
     app = _app()
     with app.app_context():
         if queues.redis is not None:
             queues.redis.delete(DRAIN_FLAG)
+        promise_kept_at = time.monotonic() + DRAIN_PROMISE  # measured after the flag is gone
         processed = run_drain(app)
+        while (remaining := promise_kept_at - time.monotonic()) > 0:
+            time.sleep(min(DRAIN_POLL, remaining))
+            processed += run_drain(app)
         log.info("drained %d webhook event(s)", processed)
         return processed
 

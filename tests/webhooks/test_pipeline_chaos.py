@@ -1,4 +1,4 @@
-"""A few hundred deliveries, duplicated and shuffled, through /webhooks and real RQ workers on PostgreSQL and Redis."""
+"""A few hundred deliveries, duplicated, shuffled and concurrent, through /webhooks and real RQ workers on PostgreSQL and Redis."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,7 @@ from tests.helpers import cancelled_order, payload, post_webhook, simple_order, 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CUSTOMERS = 12
 ORDERS = 70
+SENDERS = 8
 
 
 def build_events(rng: random.Random) -> tuple[list[tuple[str, str, dict]], dict[int, int]]:
@@ -77,9 +79,12 @@ def test_shuffled_duplicated_deliveries_credit_exactly(pg_redis_app, pg_url, red
 
         workers = start_workers(pg_url, redis_url, 2)
         try:
-            client = pg_redis_app.test_client()
-            statuses = [post_webhook(client, topic, body, webhook_id=wid).status_code
-                        for topic, wid, body in deliveries]
+            def post(share: list[tuple[str, str, dict]]) -> list[int]:
+                client = pg_redis_app.test_client()
+                return [post_webhook(client, topic, body, webhook_id=wid).status_code for topic, wid, body in share]
+
+            with ThreadPoolExecutor(SENDERS) as pool:  # concurrent, as Shopify sends: the receiver batches them
+                statuses = [s for part in pool.map(post, [deliveries[k::SENDERS] for k in range(SENDERS)]) for s in part]
             assert set(statuses) == {200}
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:

@@ -10,6 +10,14 @@ from tests.helpers import cancelled_order, payload, simple_order, simple_refund
 from webhooks.handlers import HANDLERS
 
 
+def store_batch(session, deliveries, now=None):
+    return inbox.store_many(session.connection().connection, session.get_bind().dialect, deliveries, now)
+
+
+def store(session, delivery, now=None):
+    return store_batch(session, [delivery], now)[0]
+
+
 def results(session):
     session.expire_all()
     return [(e.topic, e.status, e.result) for e in session.query(WebhookEvent).order_by(WebhookEvent.id)]
@@ -112,9 +120,28 @@ def test_compliance_topics(deliver, session, shop):
     assert results(session)[-1] == ("shop/redact", "processed", "shop deleted")
 
 
+def test_a_batch_is_stored_once_per_webhook_id_with_each_shop_resolved(app, session, shop):
+    def delivery(webhook_id, domain=shop.domain):
+        return inbox.Delivery("orders/paid", domain, webhook_id, b'{"id": 1}')
+
+    first = store_batch(session, [delivery("a")])
+    session.commit()
+    stored = store_batch(session, [
+        delivery("a"), delivery("b"), delivery("b"), delivery("b", "stranger.myshopify.com"), delivery("c")])
+    session.commit()
+    assert first[0] is not None and stored[0] is None and stored[2] is None  # replayed, before and within the batch
+    assert [(s.status if s else None) for s in stored] == [None, "received", None, "ignored", "received"]
+    rows = {(e.shop_domain, e.webhook_id): e for e in session.query(WebhookEvent)}
+    assert {key: (e.status, e.result) for key, e in rows.items()} == {
+        (shop.domain, "a"): ("received", None), (shop.domain, "b"): ("received", None),
+        ("stranger.myshopify.com", "b"): ("ignored", "unknown shop"), (shop.domain, "c"): ("received", None)}
+    assert [s.id for s in stored if s] == [rows[shop.domain, "b"].id, rows["stranger.myshopify.com", "b"].id,
+                                           rows[shop.domain, "c"].id]
+
+
 def test_transient_failure_retries_with_backoff_then_succeeds(app, session, shop, monkeypatch):
     delivery = inbox.Delivery("orders/paid", shop.domain, "t-1", b'{"id": 1}')
-    event = session.get(WebhookEvent, inbox.store(session.connection(), delivery).id)
+    event = session.get(WebhookEvent, store(session, delivery).id)
     session.commit()
     calls = []
 
@@ -138,7 +165,7 @@ def test_transient_failure_retries_with_backoff_then_succeeds(app, session, shop
 
 
 def test_transient_failure_gives_up_after_max_attempts(app, session, shop):
-    event = session.get(WebhookEvent, inbox.store(session.connection(), inbox.Delivery("orders/paid", shop.domain, "t-2",
+    event = session.get(WebhookEvent, store(session, inbox.Delivery("orders/paid", shop.domain, "t-2",
                                                                           b'{"id": 1}')).id)
     session.commit()
 
@@ -156,7 +183,7 @@ def test_transient_failure_gives_up_after_max_attempts(app, session, shop):
 
 
 def test_sweeper_hands_back_a_dead_workers_claim(app, session, shop):
-    stored = inbox.store(session.connection(), inbox.Delivery("orders/paid", shop.domain, "t-3", b'{"id": 1}'),
+    stored = store(session, inbox.Delivery("orders/paid", shop.domain, "t-3", b'{"id": 1}'),
                          now=utcnow() - timedelta(hours=1))
     event = session.get(WebhookEvent, stored.id)
     session.commit()
@@ -167,7 +194,7 @@ def test_sweeper_hands_back_a_dead_workers_claim(app, session, shop):
 
 
 def test_a_failing_event_in_a_batch_fails_alone(app, session, shop):
-    ids = [inbox.store(session.connection(), inbox.Delivery("orders/paid", shop.domain, f"b-{i}", body)).id
+    ids = [store(session, inbox.Delivery("orders/paid", shop.domain, f"b-{i}", body)).id
            for i, body in enumerate([b'{"id": 1}', b'{"id": -1}', b'{"id": 3}'])]
     session.commit()
     claimed = inbox.claim(session, 10)
