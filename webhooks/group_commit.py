@@ -4,9 +4,11 @@ A webhook may only be acknowledged once it is durable, so each delivery used to 
 own INSERT, commit (a WAL flush) and Redis call while Shopify waited. Under load most of
 that is per-statement overhead. Here the first thread to find no write in flight becomes
 the leader: it writes every item waiting at that moment (its own included) in one call,
-then wakes the others with their results. Items that arrive during a write wait for the
-next one, so batches grow with load while a lone request waits for nobody (no timer).
-This is the scheme databases use for their own log flushes.
+then wakes the members of that batch and hands the lead to the oldest item still waiting.
+Items that arrive during a write wait for the next one, so batches grow with load while
+a lone request waits for nobody (no timer). This is the scheme databases use for their
+own log flushes. Each waiter sleeps on a lock of its own, so a write wakes exactly the
+threads it concerns.
 """
 from __future__ import annotations
 
@@ -19,13 +21,17 @@ Result = TypeVar("Result")
 
 
 class _Slot(Generic[Item, Result]):
-    __slots__ = ("item", "done", "result", "error")
+    """One submitted item; ``wake`` is held until its thread should look again (done, or leading)."""
+
+    __slots__ = ("item", "done", "result", "error", "wake")
 
     def __init__(self, item: Item) -> None:
         self.item = item
         self.done = False
         self.result: Result | None = None
         self.error: BaseException | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -42,30 +48,28 @@ class GroupCommit(Generic[Item, Result]):
         self._write = write
         self._after_write = after_write
         self._max_batch = max_batch
-        self._changed = threading.Condition()
+        self._mutex = threading.Lock()
         self._waiting: list[_Slot[Item, Result]] = []
         self._writing = False
 
     def submit(self, item: Item) -> Result:
         """Block until ``item`` has been written (by this thread or another); return its result."""
         slot: _Slot[Item, Result] = _Slot(item)
-        with self._changed:
+        with self._mutex:
             self._waiting.append(slot)
-        while True:
-            with self._changed:
-                while self._writing and not slot.done:
-                    self._changed.wait()
-                if slot.done:
-                    break
-                # No write in flight: lead one, oldest items first (this one may have to wait for the next).
+            leading = not self._writing
+            self._writing = True
+        if not leading:
+            slot.wake.acquire()  # woken when written, or when handed the lead
+        while not slot.done:  # leading: write the oldest waiting items (this one may need a second batch)
+            with self._mutex:
                 batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
-                self._writing = True
-            self._lead(batch)
+            self._lead(batch, slot)
         if slot.error is not None:
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
-    def _lead(self, batch: list[_Slot[Item, Result]]) -> None:
+    def _lead(self, batch: list[_Slot[Item, Result]], own: _Slot[Item, Result]) -> None:
         results: Sequence[Result] = ()
         error: BaseException | None = None
         try:
@@ -74,12 +78,21 @@ class GroupCommit(Generic[Item, Result]):
                 raise RuntimeError(f"write returned {len(results)} results for {len(batch)} items")
         except BaseException as exc:  # handed to every submitter of the batch, the leader included
             error = exc
-        with self._changed:
+        successor = None
+        with self._mutex:
             for index, slot in enumerate(batch):
                 slot.done, slot.error = True, error
                 if error is None:
                     slot.result = results[index]
-            self._writing = False
-            self._changed.notify_all()
+            if own.done:  # hand the lead on, or end it; a leader still waiting for its own item keeps it
+                if self._waiting:
+                    successor = self._waiting[0]
+                else:
+                    self._writing = False
+        for slot in batch:
+            if slot is not own:
+                slot.wake.release()
+        if successor is not None:
+            successor.wake.release()
         if error is None and self._after_write is not None:
             self._after_write(results)

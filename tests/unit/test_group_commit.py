@@ -30,7 +30,7 @@ class Recorder:
 
 def wait_for_waiters(group: GroupCommit, count: int) -> None:
     for _ in range(1000):
-        with group._changed:
+        with group._mutex:
             if len(group._waiting) >= count:
                 return
         threading.Event().wait(0.005)
@@ -94,3 +94,25 @@ def test_a_write_returning_the_wrong_number_of_results_is_an_error():
     group = GroupCommit(lambda items: [])
     with pytest.raises(RuntimeError, match="0 results for 1 items"):
         group.submit(1)
+
+
+def test_many_threads_each_get_their_own_result_and_nothing_is_written_twice():
+    """Hand-offs under contention: small batches force leaders to lead twice and pass the lead on."""
+    written: list[int] = []
+    lock = threading.Lock()
+
+    def write(items):
+        threading.Event().wait(0.0005)
+        with lock:
+            written.extend(items)
+        return [-item for item in items]
+
+    group = GroupCommit(write, max_batch=3)
+
+    def submitter(base: int) -> list[int]:
+        return [group.submit(base + n) for n in range(150)]
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(submitter, [1000 * k for k in range(12)], timeout=60))
+    assert results == [[-(1000 * k + n) for n in range(150)] for k in range(12)]
+    assert sorted(written) == sorted(1000 * k + n for k in range(12) for n in range(150))
