@@ -1,6 +1,7 @@
 """The app factory, the health route and the migrations."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from loyalty_app.extensions import db
 from loyalty_app.models import Base
@@ -27,6 +28,17 @@ def test_migrations_match_the_models_on_postgresql(pg_app):
     with db.engine.connect() as connection:  # type: ignore[union-attr]
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(pg_app):
+    """Migration 0004: lz4 where the server has it (Debian's and the official images do), else the default."""
+    with db.engine.connect() as connection:  # type: ignore[union-attr]
+        available = connection.execute(text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")).scalar()
+        method = connection.execute(text(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'webhook_events'::regclass AND attname = 'body'"
+        )).scalar()
+    assert method == ("l" if available else "")
 
 
 def test_development_storefront_and_fake_admin_exist_only_in_development(app, client):
