@@ -105,6 +105,16 @@ def pg_redis_app(pg_url: str, redis_url: str) -> Iterator[Flask]:
     db.dispose()
 
 
+@pytest.fixture
+def redis_shop(pg_redis_app: Flask) -> Shop:
+    """An installed shop in ``pg_redis_app``'s database."""
+    with pg_redis_app.app_context():
+        session = db.session()
+        created = install_shop(session, SHOP_DOMAIN, "shpat_t", pg_redis_app.extensions["token_box"])
+        session.commit()
+        return created
+
+
 def _truncate() -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:  # type: ignore[union-attr]

@@ -37,6 +37,16 @@ def wait_for_waiters(group: GroupCommit, count: int) -> None:
     raise AssertionError(f"{count} submitters never queued")
 
 
+def submit_during_first_write(group, write, pool, items):  # type: ignore[no-untyped-def]
+    """Submit 0 and hold its write open while ``items`` queue up behind it; then let it finish."""
+    first = pool.submit(group.submit, 0)
+    assert write.first_started.wait(5)
+    rest = [pool.submit(group.submit, item) for item in items]
+    wait_for_waiters(group, len(rest))
+    write.release_first.set()
+    return first, rest
+
+
 def test_a_lone_item_is_written_at_once():
     write = Recorder()
     write.release_first.set()
@@ -48,11 +58,7 @@ def test_items_arriving_during_a_write_share_the_next_one():
     write = Recorder()
     group = GroupCommit(write)
     with ThreadPoolExecutor(9) as pool:
-        first = pool.submit(group.submit, 0)
-        assert write.first_started.wait(5)
-        rest = [pool.submit(group.submit, item) for item in range(1, 9)]
-        wait_for_waiters(group, 8)
-        write.release_first.set()
+        first, rest = submit_during_first_write(group, write, pool, range(1, 9))
         assert first.result(5) == 0
         assert sorted(future.result(5) for future in rest) == [2 * item for item in range(1, 9)]
     assert write.batches[0] == [0]
@@ -64,11 +70,7 @@ def test_a_failed_write_fails_every_submitter_of_that_batch_and_no_other():
     write.fail_on = 3
     group = GroupCommit(write)
     with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(group.submit, 0)
-        assert write.first_started.wait(5)
-        batch = [pool.submit(group.submit, item) for item in (2, 3, 4)]
-        wait_for_waiters(group, 3)
-        write.release_first.set()
+        first, batch = submit_during_first_write(group, write, pool, (2, 3, 4))
         assert first.result(5) == 0
         for future in batch:
             with pytest.raises(ConnectionError, match="went away"):
@@ -80,11 +82,7 @@ def test_max_batch_caps_a_write_and_the_leader_still_gets_its_own_result():
     write = Recorder()
     group = GroupCommit(write, max_batch=3)
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(group.submit, 0)
-        assert write.first_started.wait(5)
-        rest = [pool.submit(group.submit, item) for item in range(1, 8)]
-        wait_for_waiters(group, 7)
-        write.release_first.set()
+        first, rest = submit_during_first_write(group, write, pool, range(1, 8))
         assert [future.result(5) for future in [first, *rest]] == [2 * item for item in range(8)]
     assert all(len(batch) <= 3 for batch in write.batches)
     assert sorted(item for batch in write.batches for item in batch) == list(range(8))

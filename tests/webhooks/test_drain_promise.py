@@ -7,8 +7,6 @@ import pytest
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import WebhookEvent
 from loyalty_app.services import inbox
-from loyalty_app.services.shops import install_shop
-from tests.conftest import SHOP_DOMAIN
 from tests.helpers import post_webhook, simple_order
 from webhooks import jobs
 
@@ -40,7 +38,7 @@ def test_a_failed_schedule_is_retried_by_the_next_delivery(pg_redis_app, monkeyp
     assert len(calls) == 2
 
 
-def test_a_drain_claims_what_is_committed_while_its_promise_runs(pg_redis_app, monkeypatch):
+def test_a_drain_claims_what_is_committed_while_its_promise_runs(pg_redis_app, redis_shop, monkeypatch):
     """An event stored (and not scheduled) after the drain found the inbox empty is still processed by it."""
     first_pass_done = threading.Event()
     real_run_drain = jobs.run_drain
@@ -53,8 +51,6 @@ def test_a_drain_claims_what_is_committed_while_its_promise_runs(pg_redis_app, m
     monkeypatch.setattr(jobs, "run_drain", observed_run_drain)
     with pg_redis_app.app_context():
         session = db.session()
-        shop = install_shop(session, SHOP_DOMAIN, "t", pg_redis_app.extensions["token_box"])
-        session.commit()
         queues.redis.set(jobs.DRAIN_FLAG, "1")
         result = {}
 
@@ -70,18 +66,14 @@ def test_a_drain_claims_what_is_committed_while_its_promise_runs(pg_redis_app, m
         assert queues.redis.get(jobs.DRAIN_FLAG) is None
         with db.single_statement() as connection:
             [stored] = inbox.store_many(connection, db.engine.dialect,
-                                        [inbox.Delivery("orders/paid", shop.domain, "late", b'{"id": 1}')])
+                                        [inbox.Delivery("orders/paid", redis_shop.domain, "late", b'{"id": 1}')])
         worker.join(10)
         assert result["processed"] == 1 and result["seconds"] >= jobs.DRAIN_PROMISE
         session.expire_all()
         assert session.get(WebhookEvent, stored.id).status != "received"
 
 
-def test_deliveries_within_the_window_enqueue_one_drain(pg_redis_app):
-    with pg_redis_app.app_context():
-        session = db.session()
-        install_shop(session, SHOP_DOMAIN, "t", pg_redis_app.extensions["token_box"])
-        session.commit()
+def test_deliveries_within_the_window_enqueue_one_drain(pg_redis_app, redis_shop):
     client = pg_redis_app.test_client()
     for order in range(1, 6):
         assert post_webhook(client, "orders/paid", simple_order(order, 5, "10.00")).status_code == 200

@@ -6,20 +6,15 @@ from loyalty_app import create_app
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import WebhookEvent
 from loyalty_app.services.members import find_member
-from loyalty_app.services.shops import install_shop
-from tests.conftest import BASE_CONFIG, SHOP_DOMAIN
+from tests.conftest import BASE_CONFIG
 from tests.helpers import post_webhook, simple_order
 from webhooks.jobs import sweep_inbox
 
 pytestmark = pytest.mark.integration
 
 
-def test_acknowledged_kept_and_swept_when_redis_is_down(pg_redis_app, pg_url, redis_url):
-    with pg_redis_app.app_context():
-        session = db.session()
-        shop = install_shop(session, SHOP_DOMAIN, "t", pg_redis_app.extensions["token_box"])
-        session.commit()
-        shop_id = shop.id
+def test_acknowledged_kept_and_swept_when_redis_is_down(pg_redis_app, redis_shop, pg_url, redis_url):
+    shop_id = redis_shop.id
 
     down = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "REDIS_URL": "redis://127.0.0.1:1/0",
                        "AUTO_MIGRATE": False})

@@ -3,11 +3,10 @@ import pytest
 import responses
 from rq import SimpleWorker
 
-from loyalty_app.extensions import db, queues
+from loyalty_app.extensions import queues
 from loyalty_app.services import orders, standings
 from loyalty_app.services.members import find_member
 from loyalty_app.shopify.client import AdminClient
-from loyalty_app.services.shops import install_shop
 from tests.conftest import SHOP_DOMAIN
 from tests.fake_admin import FakeAdmin
 from tests.helpers import post_webhook, simple_order
@@ -30,11 +29,8 @@ def test_sync_writes_standings_and_tier_tags(session, shop):
 
 
 @pytest.mark.integration
-def test_burst_is_coalesced_into_one_write_of_the_latest_standing(pg_redis_app):
+def test_burst_is_coalesced_into_one_write_of_the_latest_standing(pg_redis_app, redis_shop):
     with pg_redis_app.app_context():
-        session = db.session()
-        install_shop(session, SHOP_DOMAIN, "shpat_t", pg_redis_app.extensions["token_box"])
-        session.commit()
         client = pg_redis_app.test_client()
         for order_id in range(1, 6):
             assert post_webhook(client, "orders/paid", simple_order(order_id, 5, "120.00")).status_code == 200
