@@ -20,7 +20,6 @@ from sqlalchemy import Dialect, PoolProxiedConnection, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Shop, WebhookEvent, utcnow
-from ..models.base import UTCDateTime
 from .actions import ActionError
 from .payloads import PayloadError
 
