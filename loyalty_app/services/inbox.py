@@ -98,12 +98,11 @@ def store_many(connection: PoolProxiedConnection, dialect: Dialect, deliveries: 
     same webhook twice, the first is stored and the second is the replay. Runs on the DBAPI
     ``connection`` in whatever transaction it is in; the caller commits.
     """
-    received_at = WebhookEvent.__table__.c.received_at.type.bind_processor(dialect)
-    stamp = now or utcnow()
+    to_column = WebhookEvent.__table__.c.received_at.type.bind_processor(dialect)
+    received_at = to_column(now or utcnow()) if to_column else now or utcnow()
     params = tuple(value for delivery in deliveries for value in (
         delivery.webhook_id, delivery.event_id, delivery.topic, delivery.shop_domain, delivery.api_version,
-        delivery.triggered_at, delivery.body.decode("utf-8", errors="replace"),
-        received_at(stamp) if received_at else stamp))
+        delivery.triggered_at, delivery.body.decode("utf-8", errors="replace"), received_at))
     cursor = connection.cursor()
     try:
         cursor.execute(_store_sql(dialect.paramstyle, len(deliveries)), params)
@@ -221,9 +220,8 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"body is not valid JSON: {exc}"
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    what = "body is not valid JSON" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+    return f"{what}: {exc}"[:2000]
 
 
 def _give_up(event: WebhookEvent, exc: Exception) -> None:
