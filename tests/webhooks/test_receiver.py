@@ -2,6 +2,7 @@
 import pytest
 
 from loyalty_app.models import LedgerEntry, WebhookEvent
+from loyalty_app.services import inbox
 from loyalty_app.services.compliance import uninstall
 from tests.conftest import SECRET
 from tests.helpers import simple_order
@@ -110,3 +111,16 @@ def test_bad_payload_fails_at_once_with_a_readable_error(deliver, session, shop)
 def test_unhandled_topic_is_recorded(deliver, session, shop):
     assert deliver("products/create", {"id": 1}).status_code == 200
     assert events(session)[0].result == "ignored: no handler for products/create"
+
+
+def test_a_delivery_the_database_did_not_take_is_not_acknowledged(app, deliver, session, shop, monkeypatch):
+    """A 5xx makes Shopify retry; acknowledging an unstored delivery would lose it."""
+    def database_down(*_):
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(inbox, "store_many", database_down)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert deliver("orders/paid", simple_order(1, 5, "100.00")).status_code == 500
+    monkeypatch.undo()
+    assert events(session) == []
+    assert deliver("orders/paid", simple_order(1, 5, "100.00")).json == {"status": "received"}  # Shopify's retry
