@@ -107,8 +107,8 @@ def wait_for(predicate, timeout: float, what: str) -> float:  # type: ignore[no-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
-    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved hello-world/ack rounds; medians are kept")
+    parser.add_argument("--seconds", type=int, default=4, help="duration of each wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved hello-world/ack rounds; medians are kept")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--orders", type=int, default=2000, help="orders for the end-to-end run")
     workers, threads = procfile_gunicorn()
