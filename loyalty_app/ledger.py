@@ -86,6 +86,7 @@ def post(
     note: str | None = None,
     actor: str = "system",
     now: datetime | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> LedgerEntry:
     """Append one entry and move the member's cached balances with it.
 
@@ -93,7 +94,8 @@ def post(
     other kind may, because points already spent before a refund are a debt we record.
     Two statements: the entry (inserted only if its key is new) and one atomic update of the
     cached balances. A concurrent posting of the same key waits on the unique index and then
-    finds it; concurrent postings for one member queue on the member's row.
+    finds it; concurrent postings for one member queue on the member's row. ``detail`` says
+    what produced the entry (rate, multipliers, program version), for ``loyalty explain``.
     """
     if kind not in KINDS:
         raise LedgerError(f"unknown entry kind {kind!r}")
@@ -114,7 +116,7 @@ def post(
     entry = session.scalars(_insert_entry(dialect), {
         "shop_id": member.shop_id, "member_id": member_id, "amount": amount, "kind": kind, "source": source,
         "idempotency_key": key, "state": state, "available_at": available_at, "created_at": now, "note": note,
-        "actor": actor}).first()
+        "actor": actor, "detail": detail}).first()
     if entry is None:  # posted before (maybe by a transaction we just waited for): a no-op
         existing = find_entry(session, member.shop_id, key)
         assert existing is not None

@@ -5,6 +5,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
+from .program.orders import REVERSE_ON
 from .program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
 
 
@@ -23,6 +24,9 @@ class ProgramSettingsSchema(Schema):
     earn_on = fields.String(load_default="orders/paid", validate=validate.OneOf(EARN_TRIGGERS))
     include_test_orders = fields.Boolean(load_default=False)
     credit_guest_orders = fields.Boolean(load_default=False)
+    minimum_order_amount = fields.Decimal(load_default="0", validate=validate.Range(min=0, max=10**9), as_string=True,
+                                          allow_nan=False)
+    reverse_on = fields.String(load_default="money_refunded", validate=validate.OneOf(REVERSE_ON))
     tier_tags = fields.Boolean(load_default=False)
     birthday_source = fields.String(load_default="metafield", validate=validate.OneOf(("metafield", "tag")))
     birthday_metafield = fields.String(load_default="facts.birth_date")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loyalty_app.models import Shop, WebhookEvent
-from loyalty_app.services import compliance, customers, orders, redemptions
+from loyalty_app.services import compliance, customers, orders, payloads, redemptions
 from loyalty_app.services.inbox import Handler
 from loyalty_app.services.shops import program_settings
 
@@ -29,7 +29,9 @@ def order_created(session: Session, shop: Shop, payload: Any, event: WebhookEven
 
 
 def order_updated(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    return redemptions.mark_codes_used(session, shop, payload)
+    """Codes the order used, and what an edit added to or removed from an earned order."""
+    facts = payloads.order_facts(payload)
+    return f"{redemptions.mark_codes_used(session, shop, payload)}; {orders.record_order_edit(session, shop, facts)}"
 
 
 def refund_created(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:

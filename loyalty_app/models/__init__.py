@@ -2,12 +2,12 @@
 from .base import Base, utcnow
 from .inbox import DataRequest, WebhookEvent
 from .members import LedgerEntry, Member
-from .orders import OrderRecord, OrderRefund
+from .orders import OrderLine, OrderRecord, OrderRefund
 from .program import Campaign, EarningRule, Reward, Tier
 from .redemptions import Redemption
 from .shops import Shop
 
 __all__ = [
-    "Base", "Campaign", "DataRequest", "EarningRule", "LedgerEntry", "Member", "OrderRecord", "OrderRefund",
+    "Base", "Campaign", "DataRequest", "EarningRule", "LedgerEntry", "Member", "OrderLine", "OrderRecord", "OrderRefund",
     "Redemption", "Reward", "Shop", "Tier", "WebhookEvent", "utcnow",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -15,12 +15,16 @@ class WebhookEvent(Base):
     ``status`` goes received → processing → processed (or failed with ``error``, or ignored
     with the reason in ``result``). A transient failure goes back to received with
     ``next_attempt_at`` set; the sweeper hands back rows a dead worker left in processing.
+    ``order_id`` and ``customer_id`` are filled in when the event is processed, so one order's
+    history can be explained and one customer's bodies found when they ask to be forgotten.
     """
 
     __tablename__ = "webhook_events"
     __table_args__ = (
         UniqueConstraint("shop_domain", "webhook_id"),
         Index("ix_webhook_events_status_id", "status", "id"),
+        Index("ix_webhook_events_shop_id_order_id", "shop_id", "order_id"),
+        Index("ix_webhook_events_shop_id_customer_id", "shop_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -32,6 +36,8 @@ class WebhookEvent(Base):
     api_version: Mapped[str | None] = mapped_column(String(20))
     triggered_at: Mapped[str | None] = mapped_column(String(40))
     body: Mapped[str | None] = mapped_column(Text)
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), default="received")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

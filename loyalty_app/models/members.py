@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, UTCDateTime, utcnow
+from .base import Base, BigId, JSONType, UTCDateTime, utcnow
 
 
 class Member(Base):
@@ -30,6 +32,7 @@ class Member(Base):
     pending: Mapped[int] = mapped_column(Integer, default=0)
     lifetime: Mapped[int] = mapped_column(Integer, default=0)
     tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id", ondelete="SET NULL"))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -40,6 +43,8 @@ class LedgerEntry(Base):
 
     Only ``state`` ever changes, once, from pending to available when ``available_at``
     passes. ``idempotency_key`` is unique per shop: posting it again returns this entry.
+    ``detail`` says what produced the entry (program version, eligible amount, rate,
+    multipliers, rounding), so any number can be explained later.
     """
 
     __tablename__ = "ledger_entries"
@@ -62,3 +67,4 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(String(500))
     actor: Mapped[str] = mapped_column(String(100), default="system")
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

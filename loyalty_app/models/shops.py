@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -24,6 +24,8 @@ class Shop(Base):
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    program_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Bumped by every change of settings, tiers, rules or campaigns; each ledger entry records it."""
 
     @property
     def active(self) -> bool:

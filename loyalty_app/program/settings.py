@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .orders import REVERSE_ON
+
 ROUNDING_MODES = ("floor", "half_up", "ceil")
 TIER_BASES = ("points", "spend")
 TIER_WINDOWS = ("lifetime", "calendar_year", "rolling_12_months")
@@ -24,6 +26,8 @@ class ProgramSettings:
     earn_on: str = "orders/paid"
     include_test_orders: bool = False
     credit_guest_orders: bool = False
+    minimum_order_amount: Decimal = Decimal("0")  # orders whose eligible amount is below it earn nothing
+    reverse_on: str = "money_refunded"  # or "items_returned": what a refund reverses
     tier_tags: bool = False  # also tag customers "loyalty-tier:<name>" so merchants can segment
     birthday_source: str = "metafield"  # or "tag": where customers/update finds a birthday
     birthday_metafield: str = "facts.birth_date"
@@ -32,5 +36,6 @@ class ProgramSettings:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["points_per_unit"] = str(self.points_per_unit)
+        data["minimum_order_amount"] = str(self.minimum_order_amount)
         data["languages"] = list(self.languages)
         return data

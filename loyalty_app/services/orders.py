@@ -1,13 +1,15 @@
-"""Orders earn points; refunds and cancellations take back what that order actually earned.
+"""Orders earn points; refunds, cancellations and edits move them the way Shopify's data means it.
 
-Every posting is keyed on Shopify's own ids (``order:<id>``, ``refund:<id>``, ``cancel:<id>``),
-so the same change delivered twice, or under another webhook id, credits nothing twice.
-A refund or cancellation that arrives before the order earned is held on the order's row
-and applied the moment it earns.
+Every posting is keyed on Shopify's own ids (``order:<id>``, ``refund:<id>``, ``cancel:<id>``,
+``edit:<id>:<updated_at>``), so the same change delivered twice, or under another webhook id,
+credits nothing twice. A refund or cancellation that arrives before the order earned is held
+on the order's row and applied the moment it earns. Every entry records in ``detail`` what
+produced it, for ``loyalty explain``.
+
+No function here commits: the caller (the inbox, reconciliation, the CLI) owns the transaction.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,89 +18,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import ledger
-from ..models import Campaign, LedgerEntry, Member, OrderRecord, OrderRefund, Shop, utcnow
-from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_amount, order_points
+from ..models import Campaign, LedgerEntry, Member, OrderLine, OrderRecord, OrderRefund, Shop, utcnow
+from ..program.earning import best_campaign_multiplier, eligible_amount, round_points
+from ..program.orders import ZERO, OrderBasis, OrderFacts, RefundFacts, edited_lines, refunded_eligible
 from ..program.reversal import reversal_delta
 from ..program.tiers import tier_with_key
 from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
 from .members import enrol, tier_rules, update_tier
-from .payloads import PayloadError, parse_datetime, parse_email, parse_id, shop_money
+from .payloads import order_facts, refund_facts
 from .shops import program_settings
-
-
-@dataclass(frozen=True)
-class Customer:
-    customer_id: int
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-
-
-@dataclass(frozen=True)
-class OrderFacts:
-    """What the program needs from an order payload, in the shop's currency."""
-
-    order_id: int
-    customer: Customer | None
-    email: str | None
-    amounts: OrderAmounts
-    taxes_included: bool
-    placed_at: datetime | None
-    test: bool
-
-
-@dataclass(frozen=True)
-class RefundFacts:
-    refund_id: int
-    order_id: int
-    subtotal: Decimal
-    tax: Decimal
-
-
-def order_facts(payload: Any) -> OrderFacts:
-    """Read an order webhook body (the bare order resource)."""
-    if not isinstance(payload, dict):
-        raise PayloadError("an order payload must be a JSON object")
-    order_id = parse_id(payload, "id")
-    line_items = payload.get("line_items") or []
-    if not isinstance(line_items, list):
-        raise PayloadError("line_items must be a list")
-    taxes_included = bool(payload.get("taxes_included"))
-    gift_cards = Decimal("0")
-    included_tax = Decimal("0")
-    for line in line_items:
-        discounts = sum((shop_money(d, "amount_set") for d in line.get("discount_allocations") or []), Decimal("0"))
-        if line.get("gift_card"):
-            gift_cards += shop_money(line, "price_set") * int(line.get("quantity") or 0) - discounts
-        elif taxes_included:
-            included_tax += sum((shop_money(t, "price_set") for t in line.get("tax_lines") or []), Decimal("0"))
-    customer_node = payload.get("customer")
-    customer = None
-    if isinstance(customer_node, dict) and customer_node.get("id"):
-        customer = Customer(parse_id(customer_node, "id"), parse_email(customer_node.get("email")),
-                            customer_node.get("first_name"), customer_node.get("last_name"))
-    return OrderFacts(
-        order_id=order_id,
-        customer=customer,
-        email=parse_email(payload.get("email") or payload.get("contact_email")),
-        amounts=OrderAmounts(shop_money(payload, "subtotal_price_set"), max(gift_cards, Decimal("0")), included_tax),
-        taxes_included=taxes_included,
-        placed_at=parse_datetime(payload.get("processed_at") or payload.get("created_at")),
-        test=bool(payload.get("test")),
-    )
-
-
-def refund_facts(payload: Any) -> RefundFacts:
-    """Read a refund webhook body: the refunded goods, gift cards left out."""
-    if not isinstance(payload, dict):
-        raise PayloadError("a refund payload must be a JSON object")
-    subtotal = tax = Decimal("0")
-    for item in payload.get("refund_line_items") or []:
-        if (item.get("line_item") or {}).get("gift_card"):
-            continue
-        subtotal += shop_money(item, "subtotal_set")
-        tax += shop_money(item, "total_tax_set") if item.get("total_tax_set") else Decimal("0")
-    return RefundFacts(parse_id(payload, "id"), parse_id(payload, "order_id"), subtotal, tax)
 
 
 def _locked_order(session: Session, shop_id: int, order_id: int) -> tuple[OrderRecord, bool]:
@@ -124,7 +52,11 @@ def record_paid_order(session: Session, shop: Shop, payload: Any, now: datetime 
 
 
 def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: datetime | None = None) -> str:
-    """Earn points for a paid order however it reached us (webhook or reconciliation): one path, one key."""
+    """Earn points for a paid order however it reached us (webhook or reconciliation): one path, one key.
+
+    The order earns on Shopify's original subtotal; edits already made to it (``current_quantity``)
+    are applied right after through the edit path, so both arrive at the same number.
+    """
     now = now or utcnow()
     settings = program_settings(shop)
     if facts.test and not settings.include_test_orders:
@@ -138,14 +70,31 @@ def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: date
                           first_name=facts.customer.first_name, last_name=facts.customer.last_name)
     # Set after enrolling, so the order's row is written once with its points (no autoflush in between).
     record.eligible_amount = eligible_amount(facts.amounts)
+    record.total_amount = facts.total
+    record.presentment_total = facts.presentment_total
     record.taxes_included = facts.taxes_included
     record.placed_at = facts.placed_at or now
     record.email = facts.email or (facts.customer.email if facts.customer else None)
+    if created or not _has_lines(session, record):
+        session.add_all(OrderLine(order_record_id=record.id, line_item_id=line.line_item_id, quantity=line.quantity,
+                                  eligible=line.eligible) for line in facts.lines if line.earns)
     if member is None:
         session.flush()
         return "held: guest order" if settings.credit_guest_orders else "ignored: guest order"
+    if member.excluded:
+        session.flush()
+        return "ignored: member excluded from the program"
+    if record.eligible_amount < settings.minimum_order_amount:
+        session.flush()
+        return f"ignored: below the minimum of {settings.minimum_order_amount}"
     points = _earn(session, shop, record, member, now, nothing_held=created)
-    return f"earned {points}"
+    edit = _apply_edit(session, shop, record, facts, now) if facts.updated_at else None
+    return f"earned {points}" + (f"; {edit}" if edit and not edit.startswith("no change") else "")
+
+
+def _has_lines(session: Session, record: OrderRecord) -> bool:
+    return session.execute(select(OrderLine.id).where(OrderLine.order_record_id == record.id).limit(1)).first() \
+        is not None
 
 
 def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now: datetime,
@@ -157,66 +106,97 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     """
     settings = program_settings(shop)
     tier = tier_with_key(tier_rules(session, shop.id), member.tier_id)
-    points = order_points(
-        record.eligible_amount or Decimal("0"), settings.points_per_unit,
-        tier.multiplier if tier else Decimal("1"),
-        _campaign_multiplier(session, shop.id, record.placed_at or now), settings.rounding,
-    )
+    tier_multiplier = tier.multiplier if tier else Decimal("1")
+    campaign_multiplier = _campaign_multiplier(session, shop.id, record.placed_at or now)
+    eligible = record.eligible_amount or ZERO
+    record.points_rate = settings.points_per_unit * tier_multiplier * campaign_multiplier
+    points = round_points(eligible * record.points_rate, settings.rounding)
     record.member_id = member.id
     record.points_earned = points
     earn = None
     if points > 0:
         pending = settings.pending_days > 0
+        detail = {"program_version": shop.program_version, "eligible": str(eligible),
+                  "points_per_unit": str(settings.points_per_unit), "tier": tier.name if tier else None,
+                  "tier_multiplier": str(tier_multiplier), "campaign_multiplier": str(campaign_multiplier),
+                  "rounding": settings.rounding,
+                  "formula": f"{settings.rounding}({eligible} × {settings.points_per_unit} × {tier_multiplier}"
+                             f" × {campaign_multiplier}) = {points}"}
         earn = ledger.post(session, member.id, amount=points, kind="earn", key=f"order:{record.order_id}",
-                    source=f"order:{record.order_id}", state="pending" if pending else "available",
-                    available_at=now + timedelta(days=settings.pending_days) if pending else None, now=now)
+                           source=f"order:{record.order_id}", state="pending" if pending else "available",
+                           available_at=now + timedelta(days=settings.pending_days) if pending else None, now=now,
+                           detail=detail)
     if not nothing_held:
-        _settle(session, record, now, earn)
+        _settle(session, shop, record, now, earn)
     if points > 0:  # the posting above holds the member's lock
         update_tier(session, shop, member, now)
     return points
 
 
-def _settle(session: Session, record: OrderRecord, now: datetime, earn: LedgerEntry | None = None) -> None:
+def _pending_like(session: Session, record: OrderRecord, earn: LedgerEntry | None = None) -> tuple[str, datetime | None]:
+    """The state of the order's own earn entry: what is taken back or added while it is pending stays pending."""
+    earn = earn or ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
+    if earn is not None and earn.state == "pending":
+        return "pending", earn.available_at
+    return "available", None
+
+
+def _basis(session: Session, shop: Shop, record: OrderRecord) -> OrderBasis:
+    lines = session.execute(select(OrderLine.line_item_id, OrderLine.quantity, OrderLine.eligible)
+                            .where(OrderLine.order_record_id == record.id)).all()
+    return OrderBasis(record.eligible_amount or ZERO, record.total_amount, record.presentment_total, shop.currency,
+                      record.taxes_included, {line_id: (quantity, eligible) for line_id, quantity, eligible in lines})
+
+
+def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, earn: LedgerEntry | None = None) -> None:
     """Apply held refunds in arrival order, then a cancellation, against what the order earned."""
     if record.points_earned is None or record.member_id is None:
         return
-    earn = earn or ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
-    state = earn.state if earn is not None else "available"
-    available_at = earn.available_at if earn is not None and earn.state == "pending" else None
-    eligible = record.eligible_amount or Decimal("0")
+    state, available_at = _pending_like(session, record, earn)
+    eligible = record.eligible_amount or ZERO
+    reverse_on = program_settings(shop).reverse_on
 
-    def reverse(points: int, key: str, note: str) -> None:
+    def reverse(points: int, key: str, note: str, detail: dict[str, Any]) -> None:
         if points > 0:
-            ledger.post(session, record.member_id, amount=-points, kind="reversal", key=key, source=f"order:{record.order_id}",
-                        state=state, available_at=available_at, note=note, now=now)
+            ledger.post(session, record.member_id, amount=-points, kind="reversal", key=key,  # type: ignore[arg-type]
+                        source=f"order:{record.order_id}", state=state, available_at=available_at, note=note,
+                        now=now, detail={"program_version": shop.program_version, "order_eligible": str(eligible),
+                                         "order_points": record.points_earned, **detail})
             record.points_reversed += points
 
     held = session.execute(
         select(OrderRefund).where(OrderRefund.order_record_id == record.id, OrderRefund.applied.is_(False))
         .order_by(OrderRefund.id)
     ).scalars().all()
+    basis = _basis(session, shop, record) if held else None
     for refund in held:
-        refunded = refund.subtotal - (refund.tax if record.taxes_included else Decimal("0"))
-        record.refunded_amount += max(Decimal("0"), refunded)
+        facts = RefundFacts.from_json(refund.refund_id, record.order_id, refund.facts) if refund.facts is not None \
+            else RefundFacts(refund.refund_id, record.order_id)  # a row stored before refunds kept their facts
+        refund.eligible = refunded_eligible(facts, basis, reverse_on) if refund.facts is not None else \
+            max(ZERO, refund.subtotal - (refund.tax if record.taxes_included else ZERO))  # type: ignore[arg-type]
+        record.refunded_amount += refund.eligible
         reverse(reversal_delta(record.points_earned, record.points_reversed, eligible, record.refunded_amount, False),
-                f"refund:{refund.refund_id}", f"Refund {refund.refund_id}")
+                f"refund:{refund.refund_id}", f"Refund {refund.refund_id}",
+                {"refunded_eligible": str(refund.eligible), "refunded_so_far": str(record.refunded_amount),
+                 "reverse_on": reverse_on})
         refund.applied = True
     if record.cancelled:
         reverse(reversal_delta(record.points_earned, record.points_reversed, eligible, record.refunded_amount, True),
-                f"cancel:{record.order_id}", "Order cancelled")
+                f"cancel:{record.order_id}", "Order cancelled", {"cancelled": True})
     session.flush()
 
 
 def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
-    """Reverse points in proportion to the eligible amount refunded (held if the order has not earned)."""
+    """Reverse points for the eligible money a refund took away (held if the order has not earned)."""
     now = now or utcnow()
     facts = refund_facts(payload)
     record, _ = _locked_order(session, shop.id, facts.order_id)
+    goods = [line for line in facts.lines if line.kind == "goods"]
     inserted = insert_ignoring_conflict(
         session, OrderRefund,
-        {"shop_id": shop.id, "order_record_id": record.id, "refund_id": facts.refund_id, "subtotal": facts.subtotal,
-         "tax": facts.tax, "applied": False, "created_at": now},
+        {"shop_id": shop.id, "order_record_id": record.id, "refund_id": facts.refund_id,
+         "subtotal": sum((line.subtotal for line in goods), ZERO), "tax": sum((line.tax for line in goods), ZERO),
+         "facts": facts.to_json(), "applied": False, "created_at": now},
         on=["shop_id", "refund_id"],
     )
     if not inserted:
@@ -224,16 +204,19 @@ def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | No
     if record.points_earned is None:
         return "held: order has not earned yet"
     before = record.points_reversed
-    _settle(session, record, now)
+    _settle(session, shop, record, now)
     return f"reversed {record.points_reversed - before}"
 
 
 def record_cancellation(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
     """Reverse whatever an order still holds (held if the order has not earned)."""
+    return cancel_order(session, shop, order_facts(payload).order_id, now)
+
+
+def cancel_order(session: Session, shop: Shop, order_id: int, now: datetime | None = None) -> str:
+    """Mark an order cancelled and reverse what it still holds: the webhook's and reconciliation's path."""
     now = now or utcnow()
-    if not isinstance(payload, dict):
-        raise PayloadError("an order payload must be a JSON object")
-    record, _ = _locked_order(session, shop.id, parse_id(payload, "id"))
+    record, _ = _locked_order(session, shop.id, order_id)
     if record.cancelled:
         return "duplicate: order already cancelled"
     record.cancelled = True
@@ -241,8 +224,69 @@ def record_cancellation(session: Session, shop: Shop, payload: Any, now: datetim
         session.flush()
         return "held: order has not earned yet"
     before = record.points_reversed
-    _settle(session, record, now)
+    _settle(session, shop, record, now)
     return f"reversed {record.points_reversed - before}"
+
+
+def record_order_edit(session: Session, shop: Shop, facts: OrderFacts, now: datetime | None = None) -> str:
+    """Earn or reverse what an edit of an earned order added or removed (``orders/updated``).
+
+    An update older than the newest one applied changes nothing, and so does a replay, so
+    deliveries in any order end at the same points.
+    """
+    now = now or utcnow()
+    record = session.execute(
+        select(OrderRecord).where(OrderRecord.shop_id == shop.id, OrderRecord.order_id == facts.order_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if record is None or record.points_earned is None or record.member_id is None:
+        return "no change: order has not earned"
+    if record.cancelled:
+        return "no change: order cancelled"
+    if facts.updated_at is None:
+        return "no change: update without updated_at"
+    return _apply_edit(session, shop, record, facts, now)
+
+
+def _apply_edit(session: Session, shop: Shop, record: OrderRecord, facts: OrderFacts, now: datetime) -> str:
+    if record.source_updated_at is not None and facts.updated_at <= record.source_updated_at:  # type: ignore[operator]
+        return "no change: an update at least as new was applied"
+    record.source_updated_at = facts.updated_at
+    stored = {line.line_item_id: line for line in session.execute(
+        select(OrderLine).where(OrderLine.order_record_id == record.id)).scalars()}
+    delta = ZERO
+    for line_id, (quantity, eligible) in edited_lines(facts).items():
+        line = stored.get(line_id)
+        if line is None:
+            session.add(OrderLine(order_record_id=record.id, line_item_id=line_id, quantity=quantity,
+                                  eligible=eligible))
+            delta += eligible
+        elif line.quantity != quantity:
+            delta += eligible - line.eligible
+            line.quantity, line.eligible = quantity, eligible
+    if delta == 0:
+        session.flush()
+        return "no change: no lines added or removed"
+    settings = program_settings(shop)
+    before_eligible, before_points = record.eligible_amount or ZERO, record.points_earned or 0
+    record.eligible_amount = max(ZERO, before_eligible + delta)
+    rate = record.points_rate if record.points_rate is not None else settings.points_per_unit
+    points = round_points(record.eligible_amount * rate, settings.rounding)
+    change = points - before_points
+    record.points_earned = points
+    if change:
+        state, available_at = _pending_like(session, record)
+        ledger.post(session, record.member_id, amount=change, kind="earn" if change > 0 else "reversal",  # type: ignore[arg-type]
+                    key=f"edit:{record.order_id}:{facts.updated_at.isoformat()}",  # type: ignore[union-attr]
+                    source=f"order:{record.order_id}", state=state, available_at=available_at,
+                    note="Order edited", now=now,
+                    detail={"program_version": shop.program_version, "eligible_before": str(before_eligible),
+                            "eligible_after": str(record.eligible_amount), "rate": str(rate),
+                            "rounding": settings.rounding, "points_before": before_points, "points_after": points})
+        if change > 0:
+            update_tier(session, shop, ledger.lock_member(session, record.member_id), now)  # type: ignore[arg-type]
+    session.flush()
+    return f"edited: {'+' if change >= 0 else ''}{change} points"
 
 
 def credit_guest_orders(session: Session, shop: Shop, member: Member, now: datetime | None = None) -> int:

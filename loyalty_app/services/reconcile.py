@@ -13,7 +13,8 @@ from ..models import Shop
 from ..program.earning import OrderAmounts
 from ..shopify.client import AdminClient
 from ..shopify.orders import paid_orders
-from .orders import Customer, OrderFacts, record_paid_facts
+from ..program.orders import Customer, OrderFacts
+from .orders import record_paid_facts
 from .payloads import PayloadError, parse_datetime, parse_email
 
 

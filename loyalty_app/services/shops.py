@@ -58,8 +58,19 @@ def update_settings(shop: Shop, changes: dict[str, Any]) -> ProgramSettings:
     if unknown:
         raise ValidationError({key: ["Unknown setting."] for key in sorted(unknown)})
     settings = _settings_schema.load({**(shop.settings or {}), **changes})
+    if settings != program_settings(shop):
+        bump_program_version(shop)
     shop.settings = settings.to_json()  # a new dict, so the JSON column is saved and the parse cache renewed
     return settings
+
+
+def bump_program_version(shop: Shop) -> int:
+    """Start a new program version: every change of settings, tiers, rules or campaigns calls this.
+
+    Ledger entries record the version they were computed under, so an old entry stays explainable.
+    """
+    shop.program_version = (shop.program_version or 1) + 1
+    return shop.program_version
 
 
 def install_shop(

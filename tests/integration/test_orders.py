@@ -10,6 +10,7 @@ from loyalty_app import ledger
 from loyalty_app.models import Campaign, LedgerEntry, Member, Tier, utcnow
 from loyalty_app.services import orders
 from loyalty_app.services.members import find_member
+from loyalty_app.services.payloads import PayloadError
 from tests.helpers import cancelled_order, money, payload, simple_order, simple_refund
 
 
@@ -192,11 +193,11 @@ def test_guest_orders_not_credited_when_disabled(session, shop):
 def test_malformed_orders_are_payload_errors(session, shop, mutate):
     order = simple_order(1, 5, "10.00")
     mutate(order)
-    with pytest.raises(orders.PayloadError):
+    with pytest.raises(PayloadError):
         orders.record_paid_order(session, shop, order)
     assert session.query(LedgerEntry).count() == 0
 
 
 def test_negative_refund_is_a_payload_error(session, shop):
-    with pytest.raises(orders.PayloadError):
+    with pytest.raises(PayloadError):
         orders.record_refund(session, shop, simple_refund(11, 1, "-5.00"))

@@ -105,7 +105,7 @@ def test_bad_payload_fails_at_once_with_a_readable_error(deliver, session, shop)
     [event] = events(session)
     session.refresh(event)
     assert (event.status, event.attempts) == ("failed", 1)
-    assert event.error == "PayloadError: subtotal_price_set must not be negative"
+    assert event.error == "PayloadError: subtotal_price_set: must not be negative"
 
 
 def test_unhandled_topic_is_recorded(deliver, session, shop):
