@@ -16,7 +16,7 @@ from .extensions import db
 from .models import Shop
 from .schemas import BalanceSchema
 from .security import is_valid_shop_domain
-from .services import compliance, members, shops, upkeep
+from .services import compliance, explain, members, shops, upkeep
 
 db_cli = AppGroup("db", help="Database migrations.")
 shop_cli = AppGroup("shop", help="Shops: install without OAuth, for development and self-hosting.")
@@ -131,6 +131,18 @@ def loyalty_balance(domain: str, customer_id: int) -> None:
     data = {"balance": member.balance, "pending": member.pending, "lifetime": member.lifetime,
             "tier": members.tier_name(session, member)}
     click.echo(json.dumps(BalanceSchema().dump(data)))
+
+
+@loyalty_cli.command("explain")
+@click.argument("domain")
+@click.argument("order_id", type=click.IntRange(1, 2**63 - 1))
+def loyalty_explain(domain: str, order_id: int) -> None:
+    """Every webhook received for ORDER_ID and every entry posted for it, and why; exit 1 if we know nothing of it."""
+    session = _session()
+    story = explain.explain_order(session, _shop(session, domain), order_id)
+    click.echo("\n".join(story.lines_of_text()))
+    if story.record is None and not story.webhooks and not story.entries:
+        sys.exit(1)
 
 
 @loyalty_cli.command("upkeep")

@@ -45,8 +45,10 @@ def simple_order(order_id: int, customer_id: int | None, subtotal: str, **extra:
     order["taxes_included"] = False
     order["test"] = False
     line = order["line_items"][0]
-    line.update(gift_card=False, quantity=1, price=subtotal, price_set=money(subtotal), discount_allocations=[])
+    line.update(gift_card=False, quantity=1, current_quantity=1, price=subtotal, price_set=money(subtotal),
+                discount_allocations=[])
     order["line_items"] = [line]
+    order["refunds"] = []
     if customer_id is None:
         order["customer"] = None
     else:
@@ -65,6 +67,47 @@ def simple_refund(refund_id: int, order_id: int, subtotal: str, tax: str = "0.00
     item.update(subtotal=float(subtotal), subtotal_set=money(subtotal), total_tax_set=money(tax))
     item["line_item"]["gift_card"] = False
     refund["refund_line_items"] = [item]
+    return refund
+
+
+def line_item(line_id: int, price: str, quantity: int = 1, **extra: Any) -> dict[str, Any]:
+    """Another line of Shopify's sample order, re-keyed and re-priced."""
+    line = copy.deepcopy(payload("rest-2026-07/order_450789469.json")["line_items"][0])
+    line.update(id=line_id, admin_graphql_api_id=f"gid://shopify/LineItem/{line_id}", gift_card=False,
+                quantity=quantity, current_quantity=quantity, price=price, price_set=money(price),
+                discount_allocations=[], tax_lines=[])
+    line.update(extra)
+    return line
+
+
+def refund_of(refund_id: int, order_id: int, lines: list[tuple[int, int, str]] = (), *,  # type: ignore[assignment]
+              discrepancy: str | None = None, paid: str | None = None, shipping: str | None = None,
+              line_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Shopify's sample refund with our own lines ``(line_item_id, quantity, subtotal)``, refund-discrepancy
+    adjustment, shipping refund and money paid back (a successful refund transaction; None: no transactions)."""
+    refund = payload("rest-2026-07/refund_509562969.json")
+    refund.update(id=refund_id, order_id=order_id)
+    template = refund["refund_line_items"][0]
+    items = []
+    for line_id, quantity, subtotal in lines:
+        item = copy.deepcopy(template)
+        item.update(line_item_id=line_id, quantity=quantity, subtotal=float(subtotal), subtotal_set=money(subtotal),
+                    total_tax=0.0, total_tax_set=money("0.00"))
+        item["line_item"].update(id=line_id, gift_card=False, **(line_extra or {}))
+        items.append(item)
+    refund["refund_line_items"] = items
+    adjustments = []
+    if discrepancy is not None:
+        adjustments.append({"id": refund_id * 10, "order_id": order_id, "refund_id": refund_id, "amount": discrepancy,
+                            "amount_set": money(discrepancy), "tax_amount": "0.00", "tax_amount_set": money("0.00"),
+                            "kind": "refund_discrepancy", "reason": "Refund discrepancy"})
+    if shipping is not None:
+        adjustments.append({"id": refund_id * 10 + 1, "order_id": order_id, "refund_id": refund_id,
+                            "amount": f"-{shipping}", "amount_set": money(f"-{shipping}"), "tax_amount": "0.00",
+                            "tax_amount_set": money("0.00"), "kind": "shipping_refund", "reason": "Shipping refund"})
+    refund["order_adjustments"] = adjustments
+    transaction = refund["transactions"][0]
+    refund["transactions"] = [] if paid is None else [dict(transaction, order_id=order_id, amount=paid)]
     return refund
 
 

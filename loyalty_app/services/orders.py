@@ -54,8 +54,8 @@ def record_paid_order(session: Session, shop: Shop, payload: Any, now: datetime 
 def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: datetime | None = None) -> str:
     """Earn points for a paid order however it reached us (webhook or reconciliation): one path, one key.
 
-    The order earns on Shopify's original subtotal; edits already made to it (``current_quantity``)
-    are applied right after through the edit path, so both arrive at the same number.
+    The order earns on Shopify's subtotal; its goods lines are kept as they stand in this payload,
+    the baseline later edits are measured against.
     """
     now = now or utcnow()
     settings = program_settings(shop)
@@ -75,9 +75,10 @@ def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: date
     record.taxes_included = facts.taxes_included
     record.placed_at = facts.placed_at or now
     record.email = facts.email or (facts.customer.email if facts.customer else None)
+    record.source_updated_at = facts.updated_at
     if created or not _has_lines(session, record):
-        session.add_all(OrderLine(order_record_id=record.id, line_item_id=line.line_item_id, quantity=line.quantity,
-                                  eligible=line.eligible) for line in facts.lines if line.earns)
+        session.add_all(OrderLine(order_record_id=record.id, line_item_id=line_id, quantity=quantity, eligible=eligible)
+                        for line_id, (quantity, eligible) in edited_lines(facts).items())
     if member is None:
         session.flush()
         return "held: guest order" if settings.credit_guest_orders else "ignored: guest order"
@@ -87,9 +88,7 @@ def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: date
     if record.eligible_amount < settings.minimum_order_amount:
         session.flush()
         return f"ignored: below the minimum of {settings.minimum_order_amount}"
-    points = _earn(session, shop, record, member, now, nothing_held=created)
-    edit = _apply_edit(session, shop, record, facts, now) if facts.updated_at else None
-    return f"earned {points}" + (f"; {edit}" if edit and not edit.startswith("no change") else "")
+    return f"earned {_earn(session, shop, record, member, now, nothing_held=created)}"
 
 
 def _has_lines(session: Session, record: OrderRecord) -> bool:
@@ -245,10 +244,6 @@ def record_order_edit(session: Session, shop: Shop, facts: OrderFacts, now: date
         return "no change: order cancelled"
     if facts.updated_at is None:
         return "no change: update without updated_at"
-    return _apply_edit(session, shop, record, facts, now)
-
-
-def _apply_edit(session: Session, shop: Shop, record: OrderRecord, facts: OrderFacts, now: datetime) -> str:
     if record.source_updated_at is not None and facts.updated_at <= record.source_updated_at:  # type: ignore[operator]
         return "no change: an update at least as new was applied"
     record.source_updated_at = facts.updated_at
