@@ -7,7 +7,7 @@ Only the fields the program reads are declared; everything else Shopify sends is
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
@@ -51,61 +51,82 @@ def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802 - a field factory, named 
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
-class _Money(_Base):
-    amount = fields.Decimal(required=True, allow_nan=False)
-    currency_code = fields.String(load_default=None)
+class MoneyBag(fields.Field):
+    """``*_set``: the same amount in the shop's and the buyer's currency, read as ``(shop, presentment)``.
+
+    A field rather than nested schemas: an order carries dozens of these, and a nested load
+    costs several times as much.
+    """
+
+    def __init__(self, *, non_negative: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.non_negative = non_negative
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[Decimal, Decimal | None]:
+        shop = _amount(value, "shop_money")
+        if shop is None:
+            raise ValidationError("shop_money.amount is missing or not a number")
+        if self.non_negative and shop < 0:
+            raise ValidationError("must not be negative")
+        return shop, _amount(value, "presentment_money")
 
 
-class MoneyBag(_Base):
-    """``*_set``: the same amount in the shop's and the buyer's currency."""
-
-    shop_money = fields.Nested(_Money, required=True)
-    presentment_money = fields.Nested(_Money, load_default=None)
-
-
-def _shop(bag: dict[str, Any] | None) -> Decimal:
-    return bag["shop_money"]["amount"] if bag else ZERO
+def _amount(bag: Any, currency: str) -> Decimal | None:
+    try:
+        amount = Decimal(str(bag[currency]["amount"]))
+    except (KeyError, TypeError, InvalidOperation):
+        return None
+    return amount if amount.is_finite() else None
 
 
-def _presentment(bag: dict[str, Any] | None) -> Decimal | None:
-    return bag["presentment_money"]["amount"] if bag and bag.get("presentment_money") else None
+def _shop(bag: tuple[Decimal, Decimal | None] | None) -> Decimal:
+    return bag[0] if bag else ZERO
 
 
-def NonNegativeMoney(**kwargs: Any) -> fields.Nested:  # noqa: N802
-    """A money bag whose shop amount must not be negative."""
-    return fields.Nested(MoneyBag, validate=lambda bag: _shop(bag) >= 0 or _negative(), **kwargs)
+def _presentment(bag: tuple[Decimal, Decimal | None] | None) -> Decimal | None:
+    return bag[1] if bag else None
 
 
-def _negative() -> bool:
-    raise ValidationError("must not be negative")
+class MoneySum(fields.Field):
+    """A list of objects each carrying a money bag under ``key`` (discount allocations, tax lines), summed."""
 
+    def __init__(self, key: str, **kwargs: Any) -> None:
+        super().__init__(load_default=ZERO, **kwargs)
+        self.key = key
+        self.bag = MoneyBag()
 
-class _Amount(_Base):
-    amount_set = NonNegativeMoney(required=True)
-
-
-class _Tax(_Base):
-    price_set = NonNegativeMoney(required=True)
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, list):
+            raise ValidationError("Not a valid list.")
+        total = ZERO
+        for index, item in enumerate(value):
+            if not isinstance(item, dict) or self.key not in item:
+                raise ValidationError({index: [f"{self.key} is missing"]})
+            try:
+                total += self.bag.deserialize(item[self.key])[0]
+            except ValidationError as exc:
+                raise ValidationError({index: {self.key: exc.messages}}) from None
+        return total
 
 
 class LineItemSchema(_Base):
     id = Id(required=True)
     quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10**9))
     current_quantity = fields.Integer(strict=True, load_default=None, validate=validate.Range(min=0, max=10**9))
-    price_set = NonNegativeMoney(required=True)
+    price_set = MoneyBag(required=True)
     gift_card = fields.Boolean(load_default=False)
     tip_payment_gateway = fields.String(load_default=None, allow_none=True)
     tip_payment_method = fields.String(load_default=None, allow_none=True)
-    discount_allocations = fields.List(fields.Nested(_Amount), load_default=list)
-    tax_lines = fields.List(fields.Nested(_Tax), load_default=list)
+    discount_allocations = MoneySum("amount_set")
+    tax_lines = MoneySum("price_set")
 
 
 def line_facts(line: dict[str, Any], taxes_included: bool) -> LineFacts:
     """A line item as the program sees it (eligible money for its whole quantity)."""
     kind = "gift_card" if line["gift_card"] else "tip" if (line["tip_payment_gateway"] or line["tip_payment_method"]) \
         else "goods"
-    discounts = sum((_shop(d["amount_set"]) for d in line["discount_allocations"]), ZERO)
-    tax = sum((_shop(t["price_set"]) for t in line["tax_lines"]), ZERO) if taxes_included and kind == "goods" else ZERO
+    discounts = line["discount_allocations"]
+    tax = line["tax_lines"] if taxes_included and kind == "goods" else ZERO
     eligible = max(ZERO, _shop(line["price_set"]) * line["quantity"] - discounts - tax)
     return LineFacts(line["id"], line["quantity"], eligible, kind, line["current_quantity"])
 
@@ -137,8 +158,8 @@ class OrderSchema(_Base):
     email = fields.String(load_default=None, allow_none=True)
     contact_email = fields.String(load_default=None, allow_none=True)
     customer = fields.Nested(_CustomerRef, load_default=None, allow_none=True)
-    subtotal_price_set = NonNegativeMoney(required=True)
-    total_price_set = NonNegativeMoney(load_default=None)
+    subtotal_price_set = MoneyBag(required=True)
+    total_price_set = MoneyBag(load_default=None)
     taxes_included = fields.Boolean(load_default=False, allow_none=True)
     processed_at = fields.AwareDateTime(load_default=None, allow_none=True)
     created_at = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -157,8 +178,7 @@ class OrderSchema(_Base):
         gift_cards = sum((line.eligible for line in lines if line.kind == "gift_card"), ZERO)
         included_tax = ZERO
         if taxes_included:
-            included_tax = sum((_shop(t["price_set"]) for line in data["line_items"]
-                                if not line["gift_card"] for t in line["tax_lines"]), ZERO)
+            included_tax = sum((line["tax_lines"] for line in data["line_items"] if not line["gift_card"]), ZERO)
         node = data["customer"]
         customer = None
         if node and node["id"]:
@@ -188,14 +208,14 @@ class OrderSchema(_Base):
 class _RefundLineItem(_Base):
     line_item_id = Id(required=True)
     quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=10**9))
-    subtotal_set = NonNegativeMoney(required=True)
-    total_tax_set = NonNegativeMoney(load_default=None)
+    subtotal_set = MoneyBag(required=True)
+    total_tax_set = MoneyBag(load_default=None)
     line_item = fields.Nested(LineItemSchema(partial=True), load_default=None)
 
 
 class _OrderAdjustment(_Base):
     kind = fields.String(load_default=None, allow_none=True)
-    amount_set = fields.Nested(MoneyBag, required=True)
+    amount_set = MoneyBag(required=True, non_negative=False)
 
 
 class _Transaction(_Base):
@@ -206,7 +226,7 @@ class _Transaction(_Base):
 
 
 class _ShippingLine(_Base):
-    subtotal_amount_set = NonNegativeMoney(load_default=None)
+    subtotal_amount_set = MoneyBag(load_default=None)
 
 
 class RefundSchema(_Base):
