@@ -1,10 +1,13 @@
 """Fixtures: an app per test on SQLite (the embedded default) or on the real PostgreSQL and Redis.
 
 SQLite databases are copied from one migrated template, so migrations run once per session.
-PostgreSQL gets one database per xdist worker, migrated once and truncated between tests.
+PostgreSQL gets one database per xdist worker, named after DATABASE_URL's, migrated once and truncated between
+tests. Redis tests use exactly the database number in REDIS_URL, flushed per test, one at a time across xdist
+workers.
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -72,7 +75,10 @@ def _require(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def pg_url(worker_id: str) -> str:
-    """A PostgreSQL database of this xdist worker's own, migrated to head."""
+    """A PostgreSQL database of this xdist worker's own (``<name>_master``, ``<name>_gw0``, …), migrated to head.
+
+    Only names derived from DATABASE_URL's are created or dropped, so suites given different names never meet.
+    """
     base = make_url(_require("DATABASE_URL")).set(drivername="postgresql+psycopg")
     name = f"{base.database}_{worker_id}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -87,12 +93,26 @@ def pg_url(worker_id: str) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def redis_url(worker_id: str) -> str:
-    """A Redis database of this xdist worker's own (gw0 → db 1, gw1 → db 2, …)."""
-    base = make_url(_require("REDIS_URL").replace("redis://", "postgresql://", 1))
-    index = 1 + int(worker_id[2:]) if worker_id.startswith("gw") else 1
-    return f"redis://{base.host or '127.0.0.1'}:{base.port or 6379}/{index}"
+@pytest.fixture
+def redis_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Exactly the Redis database REDIS_URL names, held by this test alone; the tests flush it.
+
+    Every test that uses Redis comes through here. Under xdist the workers share the one database, so each
+    Redis test holds an exclusive lock on a file in the run's shared temporary directory: one runs at a
+    time across the workers, and a flush never hits a neighbour's data. (``--dist loadgroup`` would keep
+    them on one worker, but pytest 9.2 broke it silently: pytest-xdist issue #1386.)
+    """
+    url = _require("REDIS_URL")
+    if worker_id == "master":
+        yield url
+        return
+    lock_path = tmp_path_factory.getbasetemp().parent / "redis.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield url
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture

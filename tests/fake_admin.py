@@ -15,14 +15,15 @@ from typing import Any
 import graphql
 from graphql.execution.values import get_variable_values
 
-from tests.helpers import SHARED
+from tests.helpers import SHOPIFY_DATA
 
 ADMIN_URL = "https://demo-shop.myshopify.com/admin/api/2026-10/graphql.json"
 
 
 @cache
-def admin_schema(version: str = "2026-10") -> graphql.GraphQLSchema:
-    with gzip.open(SHARED / "admin-graphql" / f"admin_{version}.json.gz") as handle:
+def admin_schema() -> graphql.GraphQLSchema:
+    """Shopify's Admin GraphQL schema at the version the app pins (2026-10)."""
+    with gzip.open(SHOPIFY_DATA / "admin-graphql" / "admin_2026-10.json.gz") as handle:
         data = json.load(handle)["data"]
     return graphql.build_client_schema(data, assume_valid=True)
 

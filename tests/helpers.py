@@ -4,16 +4,15 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from loyalty_app.security import webhook_hmac
 
-# The repository is cloned with shared/ beside it (locally and in CI).
-SHARED = Path(os.environ.get("SHOPIFY_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared" / "shopify")
-PAYLOADS = SHARED / "payloads"
+# Shopify's published material, copied into the repository (provenance in its README.md).
+SHOPIFY_DATA = Path(__file__).resolve().parent / "data" / "shopify"
+PAYLOADS = SHOPIFY_DATA / "payloads"
 
 
 @cache

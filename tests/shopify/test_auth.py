@@ -14,12 +14,12 @@ from loyalty_app.services.connection import ReauthRequired, fresh_access_token
 from loyalty_app.shopify.errors import TokenRevoked
 from loyalty_app.shopify.oauth import SessionTokenError, decode_session_token, query_hmac_valid, query_signature_valid
 from tests.conftest import BASE_CONFIG, SECRET
-from tests.helpers import SHARED
+from tests.helpers import SHOPIFY_DATA
 
 SHOP = "demo-shop.myshopify.com"
 TOKEN_URL = f"https://{SHOP}/admin/oauth/access_token"
 API_KEY = BASE_CONFIG["SHOPIFY_API_KEY"]
-VECTORS = json.loads((SHARED / "test-vectors.json").read_text())
+VECTORS = json.loads((SHOPIFY_DATA / "test-vectors.json").read_text())
 
 
 def signed_query(params, secret=SECRET):

@@ -8,9 +8,9 @@ from loyalty_app.security import (
     ProxySignatureError, proxy_message, proxy_signature, sanitize_shop_domain, verify_proxy, verify_webhook,
     webhook_hmac,
 )
-from tests.helpers import SHARED
+from tests.helpers import SHOPIFY_DATA
 
-VECTORS = json.loads((SHARED / "test-vectors.json").read_text())
+VECTORS = json.loads((SHOPIFY_DATA / "test-vectors.json").read_text())
 
 
 @pytest.mark.parametrize("case", VECTORS["webhook_hmac"]["cases"], ids=lambda c: c["source"][:40])
