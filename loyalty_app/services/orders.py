@@ -21,7 +21,7 @@ from ..program.earning import OrderAmounts, best_campaign_multiplier, eligible_a
 from ..program.reversal import reversal_delta
 from ..program.tiers import tier_with_key
 from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
-from .members import enrol, tier_rules, update_tier
+from .members import enrol, reevaluate_member, tier_rules, update_tier
 from .payloads import PayloadError, parse_datetime, parse_email, parse_id, shop_money
 from .shops import program_settings
 
@@ -173,7 +173,7 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     if not nothing_held:
         _settle(session, record, now, earn)
     if points > 0:  # the posting above holds the member's lock
-        update_tier(session, shop, member, now)
+        update_tier(session, shop, member, now, trigger=earn)
     return points
 
 
@@ -185,6 +185,7 @@ def _settle(session: Session, record: OrderRecord, now: datetime, earn: LedgerEn
     state = earn.state if earn is not None else "available"
     available_at = earn.available_at if earn is not None and earn.state == "pending" else None
     eligible = record.eligible_amount or Decimal("0")
+    reversed_before = record.points_reversed
 
     def reverse(points: int, key: str, note: str) -> None:
         if points > 0:
@@ -206,6 +207,8 @@ def _settle(session: Session, record: OrderRecord, now: datetime, earn: LedgerEn
         reverse(reversal_delta(record.points_earned, record.points_reversed, eligible, record.refunded_amount, True),
                 f"cancel:{record.order_id}", "Order cancelled")
     session.flush()
+    if record.points_reversed > reversed_before:  # the basis of a promotion may be gone: re-rank at once
+        reevaluate_member(session, record.shop_id, record.member_id, now, trigger=earn)
 
 
 def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
