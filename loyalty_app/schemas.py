@@ -21,6 +21,8 @@ class ProgramSettingsSchema(Schema):
     expiry_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=120))
     tier_basis = fields.String(load_default="points", validate=validate.OneOf(TIER_BASES))
     tier_window = fields.String(load_default="lifetime", validate=validate.OneOf(TIER_WINDOWS))
+    tier_bonus_counts = fields.Boolean(load_default=False)
+    tier_keep_previous_year = fields.Boolean(load_default=False)
     earn_on = fields.String(load_default="orders/paid", validate=validate.OneOf(EARN_TRIGGERS))
     include_test_orders = fields.Boolean(load_default=False)
     credit_guest_orders = fields.Boolean(load_default=False)

@@ -23,6 +23,8 @@ class ProgramSettings:
     expiry_months: int | None = None
     tier_basis: str = "points"
     tier_window: str = "lifetime"
+    tier_bonus_counts: bool = False  # whether tier entry bonuses count towards the next tier
+    tier_keep_previous_year: bool = False  # calendar-year tiers: status earned last year holds through this one
     earn_on: str = "orders/paid"
     include_test_orders: bool = False
     credit_guest_orders: bool = False

@@ -28,6 +28,12 @@ def window_start(window: str, now: datetime) -> datetime | None:
     raise ValueError(f"unknown tier window {window!r}")
 
 
+def previous_calendar_year(now: datetime) -> tuple[datetime, datetime]:
+    """Start and end (exclusive) of the calendar year before ``now``'s."""
+    this_year = now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return this_year.replace(year=this_year.year - 1), this_year
+
+
 def tier_with_key(tiers: list[TierRule], key: int | None) -> TierRule | None:
     """The tier a member holds (by its stored key), or None."""
     return next((tier for tier in tiers if tier.key == key), None) if key is not None else None
@@ -48,15 +54,29 @@ def next_tier(tiers: list[TierRule], value: Decimal) -> tuple[TierRule, Decimal]
     return tier, tier.threshold - value
 
 
+def kept_tier(tiers: list[TierRule], value: Decimal, previous_value: Decimal | None) -> TierRule | None:
+    """The best of the tier ``value`` qualifies for and the one ``previous_value`` did.
+
+    With calendar-year tiers kept for a year, status earned last year holds through this one:
+    ``previous_value`` is last calendar year's activity (None: nothing is kept).
+    """
+    candidates = [qualifying_tier(tiers, value)]
+    if previous_value is not None:
+        candidates.append(qualifying_tier(tiers, previous_value))
+    return max((tier for tier in candidates if tier is not None), key=lambda tier: tier.threshold, default=None)
+
+
 def resolve_tier(
-    tiers: list[TierRule], current: TierRule | None, value: Decimal, reevaluating: bool
+    tiers: list[TierRule], current: TierRule | None, value: Decimal, reevaluating: bool,
+    previous_value: Decimal | None = None,
 ) -> TierRule | None:
     """The member's tier after new activity.
 
-    Promotion happens at once; demotion only when the window is re-evaluated, so a refund
-    or a new calendar year never silently drops a member mid-period.
+    Promotion happens at once; demotion only when the tier is re-evaluated (the daily upkeep,
+    or a refund or cancellation that took points back), never silently mid-period.
+    ``previous_value``: last calendar year's activity when the shop keeps status a year.
     """
-    qualified = qualifying_tier(tiers, value)
+    qualified = kept_tier(tiers, value, previous_value)
     if reevaluating or current is None:
         return qualified
     if qualified is not None and qualified.threshold > current.threshold:

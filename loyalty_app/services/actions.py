@@ -48,5 +48,5 @@ def award_action(session: Session, shop: Shop, member: Member, action: str, *,
         return None
     entry = ledger.post(session, member.id, amount=rule.points, kind="action", key=key, source=f"action:{action}",
                         now=now)
-    update_tier(session, shop, member, now)
+    update_tier(session, shop, member, now, trigger=entry)
     return entry

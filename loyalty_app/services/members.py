@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from .. import ledger
 from ..models import LedgerEntry, Member, OrderRecord, Shop, Tier, utcnow
-from ..program.tiers import TierRule, resolve_tier, tier_with_key, window_start
+from ..program.tiers import TierRule, previous_calendar_year, resolve_tier, tier_with_key, window_start
 from ..sql import transaction_cache, upsert_locked
 from .shops import program_settings
 
 TIER_POINT_KINDS = ("earn", "action", "bonus", "reversal")
-"""What counts towards a points tier: everything earned, net of refunds (member.lifetime's kinds)."""
+"""What counts towards a points tier: everything earned, net of refunds (member.lifetime's kinds);
+entry bonuses only when the shop's ``tier_bonus_counts`` says so."""
 
 
 def find_member(session: Session, shop_id: int, customer_id: int) -> Member | None:
@@ -48,50 +49,99 @@ def tier_rules(session: Session, shop_id: int) -> list[TierRule]:
 def tier_progress(session: Session, shop: Shop, member: Member, now: datetime | None = None) -> Decimal:
     """The member's points earned, or money spent, within the shop's tier window.
 
-    Points over the lifetime are the member's cached ``lifetime``: no scan of their history.
+    Points over the lifetime are the member's cached ``lifetime`` (less their tier entry bonuses,
+    unless the shop counts those): no scan of their history.
     """
     settings = program_settings(shop)
     since = window_start(settings.tier_window, now or utcnow())
     if settings.tier_basis == "points" and since is None:
-        return Decimal(member.lifetime)
+        lifetime = Decimal(member.lifetime)
+        return lifetime if settings.tier_bonus_counts else lifetime - _bonus_total(session, shop, member)
+    return _activity(session, shop, member, since)
+
+
+def _bonus_total(session: Session, shop: Shop, member: Member) -> Decimal:
+    """The entry bonuses the member holds, found by their keys (one index probe per tier, not a history scan)."""
+    keys = [_bonus_key(member, tier) for tier in tier_rules(session, shop.id)]
+    if not keys:
+        return Decimal("0")
+    return Decimal(session.execute(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.shop_id == shop.id, LedgerEntry.idempotency_key.in_(keys))).scalar_one())
+
+
+def _bonus_key(member: Member, tier: TierRule) -> str:
+    return f"tier-bonus:{member.id}:{tier.key}"
+
+
+def _activity(session: Session, shop: Shop, member: Member, since: datetime | None,
+              until: datetime | None = None) -> Decimal:
+    """Points earned (net of reversals) or money spent between ``since`` and ``until``."""
+    settings = program_settings(shop)
     if settings.tier_basis == "points":
+        kinds = TIER_POINT_KINDS if settings.tier_bonus_counts else tuple(k for k in TIER_POINT_KINDS if k != "bonus")
         query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-            LedgerEntry.member_id == member.id, LedgerEntry.kind.in_(TIER_POINT_KINDS)
-        )
-        if since is not None:
-            query = query.where(LedgerEntry.created_at >= since)
+            LedgerEntry.member_id == member.id, LedgerEntry.kind.in_(kinds))
+        moment = LedgerEntry.created_at
     else:
         query = select(
             func.coalesce(func.sum(OrderRecord.eligible_amount - OrderRecord.refunded_amount), 0)
         ).where(OrderRecord.member_id == member.id, OrderRecord.points_earned.is_not(None),
                 OrderRecord.cancelled.is_(False))
-        if since is not None:
-            query = query.where(OrderRecord.placed_at >= since)
+        moment = OrderRecord.placed_at
+    if since is not None:
+        query = query.where(moment >= since)
+    if until is not None:
+        query = query.where(moment < until)
     return Decimal(session.execute(query).scalar_one())
 
 
 def update_tier(session: Session, shop: Shop, member: Member, now: datetime | None = None,
-                reevaluating: bool = False) -> TierRule | None:
+                reevaluating: bool = False, trigger: LedgerEntry | None = None) -> TierRule | None:
     """Promote the member at once, or (re-evaluating) move them to the tier they qualify for.
 
     The caller holds the member's lock (it has just posted for them, or locked them to re-rank).
 
     A promotion posts the new tier's entry bonus once per member and tier, whatever happens later.
+    ``trigger`` is the entry that reached the tier (an order's earn, an action): the bonus is
+    posted in its state, pending until the same ``available_at`` when it is pending, so
+    ``ledger.mature`` makes both available together. When the shop counts bonuses towards the
+    next tier, a bonus may itself promote again. With calendar-year tiers kept a year, a
+    re-evaluation also counts last calendar year's activity.
     """
     now = now or utcnow()
+    settings = program_settings(shop)
     rules = tier_rules(session, shop.id)
-    current = tier_with_key(rules, member.tier_id)
-    target = resolve_tier(rules, current, tier_progress(session, shop, member, now), reevaluating)
-    target_id = target.key if target else None
-    if target_id != member.tier_id:
+    previous = None
+    if reevaluating and settings.tier_keep_previous_year and settings.tier_window == "calendar_year":
+        previous = _activity(session, shop, member, *previous_calendar_year(now))
+    while True:  # each round promotes strictly higher, so this ends within the number of tiers
+        current = tier_with_key(rules, member.tier_id)
+        target = resolve_tier(rules, current, tier_progress(session, shop, member, now), reevaluating, previous)
+        if (target.key if target else None) == member.tier_id:
+            return target
         promoted = target is not None and (current is None or target.threshold > current.threshold)
-        member.tier_id = target_id
-        if promoted and target.entry_bonus > 0:
-            ledger.post(session, member.id, amount=target.entry_bonus, kind="bonus",
-                        key=f"tier-bonus:{member.id}:{target.key}", source=f"tier:{target.key}",
-                        note=f"Welcome to {target.name}", now=now)
+        member.tier_id = target.key if target else None
         session.flush()
-    return target
+        if not (promoted and target is not None and target.entry_bonus > 0):
+            return target
+        held = trigger if trigger is not None and trigger.state == "pending" else None
+        ledger.post(session, member.id, amount=target.entry_bonus, kind="bonus", key=_bonus_key(member, target),
+                    source=f"tier:{target.key}", note=f"Welcome to {target.name}", now=now,
+                    state="pending" if held else "available", available_at=held.available_at if held else None)
+        if not settings.tier_bonus_counts:
+            return target
+
+
+def reevaluate_member(session: Session, shop_id: int, member_id: int, now: datetime | None = None,
+                      trigger: LedgerEntry | None = None) -> TierRule | None:
+    """Re-rank one member at once, demotion allowed: a refund or cancellation took points back.
+
+    Locks the member; the caller owns the transaction. ``trigger`` as for ``update_tier``.
+    """
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        raise ValueError(f"no shop {shop_id}")
+    return update_tier(session, shop, ledger.lock_member(session, member_id), now, reevaluating=True, trigger=trigger)
 
 
 def reevaluate_tiers(session: Session, shop: Shop, now: datetime | None = None) -> int:

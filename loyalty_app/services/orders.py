@@ -24,7 +24,7 @@ from ..program.orders import ZERO, OrderBasis, OrderFacts, RefundFacts, edited_l
 from ..program.reversal import reversal_delta
 from ..program.tiers import tier_with_key
 from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
-from .members import enrol, tier_rules, update_tier
+from .members import enrol, reevaluate_member, tier_rules, update_tier
 from .payloads import order_facts, refund_facts
 from .shops import program_settings
 
@@ -128,7 +128,7 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     if not nothing_held:
         _settle(session, shop, record, now, earn)
     if points > 0:  # the posting above holds the member's lock
-        update_tier(session, shop, member, now)
+        update_tier(session, shop, member, now, trigger=earn)
     return points
 
 
@@ -151,9 +151,11 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
     """Apply held refunds in arrival order, then a cancellation, against what the order earned."""
     if record.points_earned is None or record.member_id is None:
         return
+    earn = earn or ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
     state, available_at = _pending_like(session, record, earn)
     eligible = record.eligible_amount or ZERO
     reverse_on = program_settings(shop).reverse_on
+    reversed_before = record.points_reversed
 
     def reverse(points: int, key: str, note: str, detail: dict[str, Any]) -> None:
         if points > 0:
@@ -183,6 +185,8 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
         reverse(reversal_delta(record.points_earned, record.points_reversed, eligible, record.refunded_amount, True),
                 f"cancel:{record.order_id}", "Order cancelled", {"cancelled": True})
     session.flush()
+    if record.points_reversed > reversed_before:  # the basis of a promotion may be gone: re-rank at once
+        reevaluate_member(session, record.shop_id, record.member_id, now, trigger=earn)
 
 
 def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
@@ -271,15 +275,19 @@ def record_order_edit(session: Session, shop: Shop, facts: OrderFacts, now: date
     record.points_earned = points
     if change:
         state, available_at = _pending_like(session, record)
-        ledger.post(session, record.member_id, amount=change, kind="earn" if change > 0 else "reversal",  # type: ignore[arg-type]
-                    key=f"edit:{record.order_id}:{facts.updated_at.isoformat()}",  # type: ignore[union-attr]
-                    source=f"order:{record.order_id}", state=state, available_at=available_at,
-                    note="Order edited", now=now,
-                    detail={"program_version": shop.program_version, "eligible_before": str(before_eligible),
-                            "eligible_after": str(record.eligible_amount), "rate": str(rate),
-                            "rounding": settings.rounding, "points_before": before_points, "points_after": points})
+        entry = ledger.post(session, record.member_id, amount=change,  # type: ignore[arg-type]
+                            kind="earn" if change > 0 else "reversal",
+                            key=f"edit:{record.order_id}:{facts.updated_at.isoformat()}",  # type: ignore[union-attr]
+                            source=f"order:{record.order_id}", state=state, available_at=available_at,
+                            note="Order edited", now=now,
+                            detail={"program_version": shop.program_version, "eligible_before": str(before_eligible),
+                                    "eligible_after": str(record.eligible_amount), "rate": str(rate),
+                                    "rounding": settings.rounding, "points_before": before_points, "points_after": points})
         if change > 0:
-            update_tier(session, shop, ledger.lock_member(session, record.member_id), now)  # type: ignore[arg-type]
+            update_tier(session, shop, ledger.lock_member(session, record.member_id), now,  # type: ignore[arg-type]
+                        trigger=entry)
+        else:  # items removed may take away the basis of a promotion
+            reevaluate_member(session, shop.id, record.member_id, now, trigger=entry)  # type: ignore[arg-type]
     session.flush()
     return f"edited: {'+' if change >= 0 else ''}{change} points"
 

@@ -9,7 +9,7 @@ from loyalty_app.services import orders
 from loyalty_app.services.actions import ActionError, award_action
 from loyalty_app.services.expiry import expire_inactive
 from loyalty_app.services.members import enrol, find_member, reevaluate_tiers, update_tier
-from tests.helpers import simple_order, simple_refund
+from tests.helpers import simple_order
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 
@@ -31,15 +31,6 @@ def test_tier_multiplier_applies_to_next_order(session, shop):
     orders.record_paid_order(session, shop, simple_order(1, 5, "600.00"), now=NOW)  # Silver, x1.25
     orders.record_paid_order(session, shop, simple_order(2, 5, "100.00"), now=NOW)
     assert session.query(LedgerEntry).filter_by(idempotency_key="order:2").one().amount == 125
-
-
-def test_refund_does_not_demote_until_reevaluation(session, shop):
-    orders.record_paid_order(session, shop, simple_order(1, 5, "600.00"), now=NOW)
-    orders.record_refund(session, shop, simple_refund(11, 1, "600.00"), now=NOW)
-    member = find_member(session, shop.id, 5)
-    assert tier_of(session, member) == "Silver"
-    assert reevaluate_tiers(session, shop, NOW) == 1
-    assert tier_of(session, member) == "Bronze"
 
 
 def test_calendar_year_window_demotes_in_the_new_year(session, shop):
