@@ -28,6 +28,9 @@ from .members import enrol, reevaluate_member, tier_rules, update_tier
 from .payloads import order_facts, refund_facts
 from .shops import program_settings
 
+MONEY_PRECISION = Decimal("0.0001")
+"""Refunded eligible amounts are kept to the precision of the order's money columns."""
+
 
 def _locked_order(session: Session, shop_id: int, order_id: int) -> tuple[OrderRecord, bool]:
     """The order's row, created if new, locked so its events apply one at a time; returns (row, created)."""
@@ -173,8 +176,8 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
     for refund in held:
         facts = RefundFacts.from_json(refund.refund_id, record.order_id, refund.facts) if refund.facts is not None \
             else RefundFacts(refund.refund_id, record.order_id)  # a row stored before refunds kept their facts
-        refund.eligible = refunded_eligible(facts, basis, reverse_on) if refund.facts is not None else \
-            max(ZERO, refund.subtotal - (refund.tax if record.taxes_included else ZERO))  # type: ignore[arg-type]
+        refund.eligible = (refunded_eligible(facts, basis, reverse_on) if refund.facts is not None else  # type: ignore[arg-type]
+                           max(ZERO, refund.subtotal - (refund.tax if record.taxes_included else ZERO))).quantize(MONEY_PRECISION)
         record.refunded_amount += refund.eligible
         reverse(reversal_delta(record.points_earned, record.points_reversed, eligible, record.refunded_amount, False),
                 f"refund:{refund.refund_id}", f"Refund {refund.refund_id}",
