@@ -106,21 +106,22 @@ def test_begin_refuses_foreign_domains(client):
 
 
 def session_token(**override):
+    """A session token; a callable override gets the current time (so parameters stay valid however late they run)."""
     now = int(time.time())
     claims = {"iss": f"https://{SHOP}/admin", "dest": f"https://{SHOP}", "aud": API_KEY, "sub": "1",
               "exp": now + 60, "nbf": now - 1, "iat": now, "jti": "4321", "sid": "abc"}
-    claims.update(override)
+    claims.update({key: value(now) if callable(value) else value for key, value in override.items()})
     secret = claims.pop("_secret", SECRET)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 @pytest.mark.parametrize("override", [
-    {"exp": int(time.time()) - 11},
+    {"exp": lambda now: now - 11},
     {"aud": "someone-else"},
     {"_secret": "not-our-secret-0123456789abcdef0"},
     {"dest": "https://other-shop.myshopify.com"},
     {"iss": "https://evil.com/admin", "dest": "https://evil.com"},
-    {"nbf": int(time.time()) + 60},
+    {"nbf": lambda now: now + 60},
 ], ids=["expired", "wrong-audience", "wrong-signature", "wrong-shop", "foreign-domain", "not-yet-valid"])
 def test_bad_session_tokens_are_refused(override):
     with pytest.raises(SessionTokenError):
