@@ -10,7 +10,7 @@ import responses
 
 from loyalty_app.connections import client_for
 from loyalty_app.models import Shop, utcnow
-from loyalty_app.services.connection import ReauthRequired, fresh_access_token
+from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.shopify.errors import TokenRevoked
 from loyalty_app.shopify.oauth import SessionTokenError, decode_session_token, query_hmac_valid, query_signature_valid
 from tests.conftest import BASE_CONFIG, SECRET
@@ -151,36 +151,6 @@ def test_token_exchange_refuses_a_bad_session_token(client, session):
     assert response.status_code == 401
     assert client.post("/auth/token-exchange").status_code == 401
     assert session.query(Shop).count() == 0
-
-
-@responses.activate
-def test_expiring_token_is_refreshed_before_it_expires(app, session, shop):
-    box = app.extensions["token_box"]
-    shop.refresh_token_encrypted = box.seal("shprt_old")
-    shop.token_expires_at = utcnow() + timedelta(minutes=2)
-    responses.post(TOKEN_URL, json={"access_token": "shpat_fresh", "expires_in": 3600, "refresh_token": "shprt_new"})
-    from loyalty_app.connections import token_endpoint
-
-    assert fresh_access_token(session, shop, box, token_endpoint(app)) == "shpat_fresh"
-    sent = json.loads(responses.calls[0].request.body)
-    assert (sent["grant_type"], sent["refresh_token"]) == ("refresh_token", "shprt_old")
-    assert box.open(shop.refresh_token_encrypted) == "shprt_new"
-    assert shop.token_expires_at - utcnow() > timedelta(minutes=59)
-    assert fresh_access_token(session, shop, box, token_endpoint(app)) == "shpat_fresh"
-    assert len(responses.calls) == 1
-
-
-@responses.activate
-def test_refused_refresh_marks_the_shop(app, session, shop):
-    box = app.extensions["token_box"]
-    shop.refresh_token_encrypted = box.seal("shprt_old")
-    shop.token_expires_at = utcnow() - timedelta(minutes=1)
-    responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
-    from loyalty_app.connections import token_endpoint
-
-    with pytest.raises(ReauthRequired):
-        fresh_access_token(session, shop, box, token_endpoint(app))
-    assert shop.needs_reauth is True
 
 
 @responses.activate
