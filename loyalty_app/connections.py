@@ -31,4 +31,5 @@ def client_for(app: Flask, session, shop: Shop, **options: object) -> AdminClien
     config = app.config
     return connection.admin_client(
         session, shop, app.extensions["token_box"], token_endpoint(app), api_version=config["SHOPIFY_API_VERSION"],
-        url_template=config["SHOPIFY_ADMIN_URL"], mark_revoked=_mark_revoked, **options)
+        url_template=config["SHOPIFY_ADMIN_URL"], mark_revoked=_mark_revoked, new_session=db.new_session,
+        **options)

@@ -34,3 +34,15 @@ class UserErrors(ShopifyError):
 
 class OAuthError(ShopifyError):
     """An install or token request Shopify refused."""
+
+
+class GrantRefused(OAuthError):
+    """The token endpoint answered ``invalid_grant``: the code, session token or refresh token is gone for good.
+
+    The only answer that means the merchant must authorise the app again; a wrong client secret
+    (``invalid_client``) or an outage would not be fixed by sending the merchant through consent.
+    """
+
+
+class TokenEndpointUnavailable(OAuthError, ShopifyUnavailable):
+    """The token endpoint timed out, failed (5xx) or throttled us (429): try again later."""

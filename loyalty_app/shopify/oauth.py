@@ -17,7 +17,7 @@ import requests
 import shopify
 
 from ..security import sanitize_shop_domain
-from .errors import OAuthError
+from .errors import GrantRefused, OAuthError, TokenEndpointUnavailable
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
@@ -74,11 +74,19 @@ class TokenEndpoint:
             response = self._http.post(self._url_template.format(shop=shop), json=body,
                                        headers={"Accept": "application/json"}, timeout=(5, 20))
         except requests.RequestException as exc:
-            raise OAuthError(f"token request to {shop} failed: {type(exc).__name__}") from exc
+            raise TokenEndpointUnavailable(f"token request to {shop} failed: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TokenEndpointUnavailable(f"token request to {shop} failed: HTTP {response.status_code}")
+        try:
+            data: dict[str, Any] = response.json()
+        except ValueError:
+            data = {}
         if not response.ok:
-            raise OAuthError(f"{shop} refused the token request: HTTP {response.status_code}")
-        data: dict[str, Any] = response.json()
-        if not data.get("access_token"):
+            # OAuth 2.0 error answer (RFC 6749 5.2), which Shopify's token endpoint follows.
+            error = data.get("error") if isinstance(data, dict) else None
+            refused = GrantRefused if error == "invalid_grant" else OAuthError
+            raise refused(f"{shop} refused the token request: HTTP {response.status_code} {error or ''}".rstrip())
+        if not isinstance(data, dict) or not data.get("access_token"):
             raise OAuthError(f"{shop} answered without an access token")
         now = datetime.now(timezone.utc)
         expires_in = data.get("expires_in")
