@@ -11,7 +11,8 @@ DOCUMENTS = all_documents()
 def test_the_app_has_documents_and_pins_the_schema_version():
     assert API_VERSION == "2026-10"
     assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate",
-            "MetafieldsSet", "PaidOrders", "TagsAdd", "TagsRemove"} <= set(DOCUMENTS)
+            "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
+            "TagsRemove"} <= set(DOCUMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
