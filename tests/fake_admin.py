@@ -119,3 +119,57 @@ def throttled(available: float = 10, requested: float = 50, restore: float = 100
             "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
                                     "throttleStatus": {"maximumAvailable": 2000, "currentlyAvailable": available,
                                                        "restoreRate": restore}}}}
+
+
+MAX_QUERY_COST = 1000
+"""Shopify refuses a single query whose requested cost passes 1,000 points, whatever the plan."""
+
+
+def requested_cost(query: str) -> int:
+    """The requested cost of a query by Shopify's published rules (shopify.dev, GraphQL Admin rate limits).
+
+    A scalar or enum costs 0 and an object 1; a connection costs 2 plus ``first`` times one node;
+    a list field with ``first`` costs ``first`` objects; an abstract type costs its dearest fragment.
+    Shopify's own calculator may differ by a few points; this keeps page sizes honest.
+    """
+    schema = admin_schema()
+    document = graphql.parse(query)
+    operation = graphql.get_operation_ast(document)
+    assert operation is not None and operation.operation == graphql.OperationType.QUERY
+
+    def first(field: graphql.FieldNode) -> int:
+        for argument in field.arguments or ():
+            if argument.name.value == "first" and isinstance(argument.value, graphql.IntValueNode):
+                return int(argument.value.value)
+        return 1
+
+    def selection_cost(selections: graphql.SelectionSetNode | None, parent: Any) -> int:
+        if selections is None:
+            return 0
+        total, fragments = 0, [0]
+        for selection in selections.selections:
+            if isinstance(selection, graphql.InlineFragmentNode):
+                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition \
+                    else parent
+                fragments.append(selection_cost(selection.selection_set, condition))
+                continue
+            assert isinstance(selection, graphql.FieldNode), "our documents use no named fragments"
+            definition = parent.fields[selection.name.value]
+            named = graphql.get_named_type(definition.type)
+            if graphql.is_leaf_type(named):
+                continue
+            node = 1 + selection_cost(selection.selection_set, named)
+            if named.name.endswith("Connection"):
+                nodes = [s for s in selection.selection_set.selections  # type: ignore[union-attr]
+                         if isinstance(s, graphql.FieldNode) and s.name.value in ("nodes", "edges")]
+                per_node = sum(1 + selection_cost(s.selection_set,
+                                                  graphql.get_named_type(named.fields[s.name.value].type))
+                               for s in nodes)
+                total += 2 + first(selection) * per_node
+            elif graphql.is_list_type(graphql.get_nullable_type(definition.type)):
+                total += first(selection) * node
+            else:
+                total += node
+        return total + max(fragments)
+
+    return selection_cost(operation.selection_set, schema.query_type)
