@@ -160,7 +160,7 @@ def loyalty_upkeep() -> None:
 @click.argument("domain")
 @click.option("--hours", default=48, show_default=True, help="How far back to look.")
 def loyalty_reconcile(domain: str, hours: int) -> None:
-    """Credit paid orders of the last HOURS that the webhooks missed (idempotent)."""
+    """Catch up on orders changed in the last HOURS: payments, refunds, cancellations, edits (idempotent)."""
     from datetime import timedelta
 
     from .connections import client_for
@@ -173,7 +173,8 @@ def loyalty_reconcile(domain: str, hours: int) -> None:
     result = reconcile(session, shop, client_for(current_app, session, shop),  # type: ignore[arg-type]
                        until - timedelta(hours=hours), until, checkpoint=session.commit)
     session.commit()
-    click.echo(f"{domain}: {result.seen} paid orders seen, {result.credited} credited ({result.points} points)")
+    click.echo(f"{domain}: {result.seen} changed orders seen, {result.credited} credited ({result.points} points), "
+               f"{result.refunds} refunds, {result.cancelled} cancellations, {result.edited} edits recorded")
 
 
 @click.command("demo")

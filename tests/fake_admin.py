@@ -45,12 +45,34 @@ def schema_errors(query: str, variables: dict[str, Any] | None = None) -> list[s
     return [e.message for e in coerced] if isinstance(coerced, list) else []
 
 
+def operation_name(query: str) -> str:
+    """The name of the document's one operation (our documents are all named)."""
+    return graphql.get_operation_ast(graphql.parse(query)).name.value  # type: ignore[union-attr]
+
+
+def shaped(query: str, variables: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as Shopify would return it for this document: only the fields it selects.
+
+    Runs the document against the schema with ``data`` as the root, so an answer missing a
+    non-null field the document selects fails the test, and a field it does not select never
+    reaches the app. Abstract types are told by ``__typename`` in ``data``.
+    """
+    result = graphql.execute(admin_schema(), graphql.parse(query), root_value=data, variable_values=variables)
+    assert not result.errors, f"Shopify could not answer this document with that data: {result.errors}"
+    return result.data  # type: ignore[return-value]
+
+
 class FakeAdmin:
-    """Queue answers for the Admin endpoint; every request is schema-checked and recorded."""
+    """Queue answers for the Admin endpoint; every request is schema-checked and recorded.
+
+    ``serve`` answers every request for one operation from a function of its variables (checked
+    against the document by ``shaped``); other requests take the queued answers in turn.
+    """
 
     def __init__(self, rsps: Any, url: str = ADMIN_URL) -> None:
         self.requests: list[dict[str, Any]] = []
         self._answers: list[Callable[[dict[str, Any]], tuple[int, dict[str, str], str]]] = []
+        self._served: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         rsps.add_callback("POST", url, callback=self._respond)
 
     def _respond(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -58,8 +80,21 @@ class FakeAdmin:
         problems = schema_errors(body["query"], body.get("variables"))
         assert problems == [], f"Shopify would reject this request: {problems}"
         self.requests.append(body)
+        name = operation_name(body["query"])
+        if name in self._served:
+            data = shaped(body["query"], body.get("variables"), self._served[name](body.get("variables") or {}))
+            return 200, {"Content-Type": "application/json"}, json.dumps({"data": data})
         assert self._answers, "the app sent a request the test did not expect"
         return self._answers.pop(0)(body)
+
+    def serve(self, operation: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> FakeAdmin:
+        """Answer every ``operation`` request with ``answer(variables)``, shaped by its document."""
+        self._served[operation] = answer
+        return self
+
+    def sent(self, operation: str) -> list[dict[str, Any]]:
+        """The variables of every ``operation`` request, in order."""
+        return [r.get("variables") or {} for r in self.requests if operation_name(r["query"]) == operation]
 
     def answer(self, data: dict[str, Any] | None = None, *, status: int = 200, errors: list[dict] | None = None,
                extensions: dict | None = None, raise_exc: Exception | None = None) -> FakeAdmin:
@@ -85,3 +120,57 @@ def throttled(available: float = 10, requested: float = 50, restore: float = 100
             "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": None,
                                     "throttleStatus": {"maximumAvailable": 2000, "currentlyAvailable": available,
                                                        "restoreRate": restore}}}}
+
+
+MAX_QUERY_COST = 1000
+"""Shopify refuses a single query whose requested cost passes 1,000 points, whatever the plan."""
+
+
+def requested_cost(query: str) -> int:
+    """The requested cost of a query by Shopify's published rules (shopify.dev, GraphQL Admin rate limits).
+
+    A scalar or enum costs 0 and an object 1; a connection costs 2 plus ``first`` times one node;
+    a list field with ``first`` costs ``first`` objects; an abstract type costs its dearest fragment.
+    Shopify's own calculator may differ by a few points; this keeps page sizes honest.
+    """
+    schema = admin_schema()
+    document = graphql.parse(query)
+    operation = graphql.get_operation_ast(document)
+    assert operation is not None and operation.operation == graphql.OperationType.QUERY
+
+    def first(field: graphql.FieldNode) -> int:
+        for argument in field.arguments or ():
+            if argument.name.value == "first" and isinstance(argument.value, graphql.IntValueNode):
+                return int(argument.value.value)
+        return 1
+
+    def selection_cost(selections: graphql.SelectionSetNode | None, parent: Any) -> int:
+        if selections is None:
+            return 0
+        total, fragments = 0, [0]
+        for selection in selections.selections:
+            if isinstance(selection, graphql.InlineFragmentNode):
+                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition \
+                    else parent
+                fragments.append(selection_cost(selection.selection_set, condition))
+                continue
+            assert isinstance(selection, graphql.FieldNode), "our documents use no named fragments"
+            definition = parent.fields[selection.name.value]
+            named = graphql.get_named_type(definition.type)
+            if graphql.is_leaf_type(named):
+                continue
+            node = 1 + selection_cost(selection.selection_set, named)
+            if named.name.endswith("Connection"):
+                nodes = [s for s in selection.selection_set.selections  # type: ignore[union-attr]
+                         if isinstance(s, graphql.FieldNode) and s.name.value in ("nodes", "edges")]
+                per_node = sum(1 + selection_cost(s.selection_set,
+                                                  graphql.get_named_type(named.fields[s.name.value].type))
+                               for s in nodes)
+                total += 2 + first(selection) * per_node
+            elif graphql.is_list_type(graphql.get_nullable_type(definition.type)):
+                total += first(selection) * node
+            else:
+                total += node
+        return total + max(fragments)
+
+    return selection_cost(operation.selection_set, schema.query_type)

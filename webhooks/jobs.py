@@ -13,6 +13,7 @@ keeps it, as it does when Redis is down.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -212,14 +213,14 @@ def daily_upkeep() -> None:
 
 
 def reconcile_shop(shop_id: int, since: str, until: str) -> dict[str, int]:
-    """Job: credit the paid orders of [since, until) (ISO 8601) that the webhooks missed."""
+    """Job: catch up on the orders changed in [since, until) (ISO 8601) that the webhooks missed."""
     with _job_session() as (app, session):
         shop = require_shop(session, shop_id)
         result = reconcile(session, shop, client_for(app, session, shop), datetime.fromisoformat(since),
                            datetime.fromisoformat(until), checkpoint=session.commit)
         session.commit()
     log.info("reconciled shop %s: %s", shop_id, result)
-    return {"seen": result.seen, "credited": result.credited, "points": result.points}
+    return dataclasses.asdict(result)
 
 
 def reconcile_recent() -> None:

@@ -194,8 +194,12 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
 
 def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
     """Reverse points for the eligible money a refund took away (held if the order has not earned)."""
+    return record_refund_facts(session, shop, refund_facts(payload), now)
+
+
+def record_refund_facts(session: Session, shop: Shop, facts: RefundFacts, now: datetime | None = None) -> str:
+    """Record a refund however it reached us (webhook or reconciliation): one path, one key."""
     now = now or utcnow()
-    facts = refund_facts(payload)
     record, _ = _locked_order(session, shop.id, facts.order_id)
     goods = [line for line in facts.lines if line.kind == "goods"]
     inserted = insert_ignoring_conflict(

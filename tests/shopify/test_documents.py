@@ -3,15 +3,17 @@ import pytest
 
 from loyalty_app.config import API_VERSION
 from loyalty_app.shopify.documents import all_documents
-from tests.fake_admin import document_errors, schema_errors
+from tests.fake_admin import MAX_QUERY_COST, document_errors, requested_cost, schema_errors
 
 DOCUMENTS = all_documents()
+QUERIES = sorted(name for name, text in DOCUMENTS.items() if "\nquery " in f"\n{text}")
 
 
 def test_the_app_has_documents_and_pins_the_schema_version():
     assert API_VERSION == "2026-10"
     assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate",
-            "MetafieldsSet", "PaidOrders", "TagsAdd", "TagsRemove"} <= set(DOCUMENTS)
+            "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
+            "TagsRemove"} <= set(DOCUMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
@@ -23,3 +25,14 @@ def test_the_check_can_fail():
     assert document_errors("query { shop { loyaltyPoints } }")
     assert schema_errors("mutation M($id: ID!) { discountCodeDeactivate(id: $id) { codeDiscountNode { id } } }",
                          {"id": None})
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_query_stays_under_shopifys_cost_ceiling(name):
+    assert requested_cost(DOCUMENTS[name]) <= MAX_QUERY_COST
+
+
+def test_the_cost_check_can_fail():
+    assert {"ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail"} <= set(QUERIES)
+    assert requested_cost("query { shop { name } }") == 1
+    assert requested_cost(DOCUMENTS["OrderLineItems"].replace("first: 100", "first: 250")) > MAX_QUERY_COST

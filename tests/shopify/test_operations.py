@@ -8,6 +8,7 @@ import responses
 
 from loyalty_app.shopify import customers, discounts, orders
 from loyalty_app.shopify.client import AdminClient
+from loyalty_app.shopify.errors import ShopifyError
 from tests.fake_admin import FakeAdmin
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -96,11 +97,42 @@ def test_tier_tags(fake, client):
     assert fake.requests[1]["variables"]["tags"] == ["loyalty-tier:Gold"]
 
 
-def test_paid_orders_follow_cursors(fake, client):
-    node = {"id": "gid://shopify/Order/1", "legacyResourceId": "1"}
-    fake.answer({"orders": {"pageInfo": {"hasNextPage": True, "endCursor": "c1"}, "nodes": [node]}})
-    fake.answer({"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [node, node]}})
-    found = list(orders.paid_orders(client, NOW.replace(day=1), NOW))
+def test_changed_orders_follow_cursors_and_read_every_line(fake, client):
+    def order(cursor):
+        return {"id": "gid://shopify/Order/1", "legacyResourceId": "1",
+                "lineItems": {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
+                              "nodes": [{"id": "gid://shopify/LineItem/1"}]}}
+
+    fake.answer({"orders": {"pageInfo": {"hasNextPage": True, "endCursor": "c1"}, "nodes": [order("l1")]}})
+    fake.answer({"order": {"lineItems": {"pageInfo": {"hasNextPage": False, "endCursor": None},
+                                         "nodes": [{"id": "gid://shopify/LineItem/2"}]}}})
+    fake.answer({"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [order(None)] * 2}})
+    found = list(orders.changed_orders(client, NOW.replace(day=1), NOW))
     assert len(found) == 3
-    assert [r["variables"]["after"] for r in fake.requests] == [None, "c1"]
-    assert "financial_status:paid" in fake.requests[0]["variables"]["query"]
+    assert [len(o["lineItems"]["nodes"]) for o in found] == [2, 1, 1]
+    assert [r["variables"]["after"] for r in fake.requests] == [None, "l1", "c1"]
+    assert fake.requests[1]["variables"]["id"] == "gid://shopify/Order/1"
+    assert "financial_status:partially_refunded" in fake.requests[0]["variables"]["query"]
+
+
+def test_a_refund_reads_every_page_of_its_lines(fake, client):
+    def refund(cursor, line_id):
+        empty = {"pageInfo": {"hasNextPage": False}, "nodes": []}
+        return {"refund": {"legacyResourceId": "9", "orderAdjustments": empty, "transactions": empty,
+                           "refundShippingLines": empty,
+                           "refundLineItems": {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
+                                               "nodes": [{"quantity": line_id}]}}}
+
+    fake.answer(refund("r1", 1)).answer(refund(None, 2))
+    found = orders.refund_detail(client, "gid://shopify/Refund/9")
+    assert [line["quantity"] for line in found["refundLineItems"]["nodes"]] == [1, 2]
+    assert [r["variables"]["after"] for r in fake.requests] == [None, "r1"]
+
+
+def test_a_refund_with_more_adjustments_than_one_page_fails_clearly(fake, client):
+    page = {"pageInfo": {"hasNextPage": False}, "nodes": []}
+    fake.answer({"refund": {"legacyResourceId": "9", "orderAdjustments": {"pageInfo": {"hasNextPage": True}},
+                            "transactions": page, "refundShippingLines": page, "refundLineItems": page}})
+    with pytest.raises(ShopifyError, match="more than 20 orderAdjustments"):
+        orders.refund_detail(client, "gid://shopify/Refund/9")
+
