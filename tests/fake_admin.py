@@ -44,6 +44,20 @@ def schema_errors(query: str, variables: dict[str, Any] | None = None) -> list[s
     return [e.message for e in coerced] if isinstance(coerced, list) else []
 
 
+def answer_errors(query: str, variables: dict[str, Any] | None, data: dict[str, Any]) -> list[str]:
+    """Why Shopify could never send ``data`` for this request (empty when it could).
+
+    The canned data is resolved through the document against the schema: a missing non-null
+    field, a wrong type, an unknown ``__typename`` or a field the document did not ask for is a
+    mock Shopify would never be.
+    """
+    result = graphql.execute_sync(admin_schema(), graphql.parse(query), root_value=data, variable_values=variables)
+    problems = [e.message for e in result.errors or []]
+    if not problems and result.data != data:
+        problems.append(f"the answer has fields the document did not ask for: {data} != {result.data}")
+    return problems
+
+
 class FakeAdmin:
     """Queue answers for the Admin endpoint; every request is schema-checked and recorded."""
 
@@ -58,7 +72,12 @@ class FakeAdmin:
         assert problems == [], f"Shopify would reject this request: {problems}"
         self.requests.append(body)
         assert self._answers, "the app sent a request the test did not expect"
-        return self._answers.pop(0)(body)
+        status, headers, text = self._answers.pop(0)(body)
+        data = json.loads(text).get("data")
+        if status == 200 and data is not None:
+            problems = answer_errors(body["query"], body.get("variables"), data)
+            assert problems == [], f"Shopify would never answer this request so: {problems}"
+        return status, headers, text
 
     def answer(self, data: dict[str, Any] | None = None, *, status: int = 200, errors: list[dict] | None = None,
                extensions: dict | None = None, raise_exc: Exception | None = None) -> FakeAdmin:

@@ -9,6 +9,7 @@ import responses
 from loyalty_app.shopify import customers, discounts, orders
 from loyalty_app.shopify.client import AdminClient
 from tests.fake_admin import FakeAdmin
+from tests.webhooks.test_reconcile import node as order_node
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 CREATED = {"codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/77"}, "userErrors": []}
@@ -69,6 +70,16 @@ def test_deactivate(fake, client):
     assert fake.requests[0]["variables"] == {"id": "gid://shopify/DiscountCodeNode/77"}
 
 
+def test_usage_count(fake, client):
+    fake.answer({"codeDiscountNode": {"codeDiscount": {"__typename": "DiscountCodeFreeShipping",
+                                                       "asyncUsageCount": 2}}})
+    fake.answer({"codeDiscountNode": None})
+    assert discounts.usage_count(client, "gid://shopify/DiscountCodeNode/77") == 2
+    assert discounts.usage_count(client, "gid://shopify/DiscountCodeNode/78") is None  # deleted in Shopify
+    assert [r["variables"] for r in fake.requests] == [{"id": "gid://shopify/DiscountCodeNode/77"},
+                                                       {"id": "gid://shopify/DiscountCodeNode/78"}]
+
+
 def test_unknown_reward_kind(client):
     with pytest.raises(ValueError):
         discounts.create_code(client, request("gift", "1"))
@@ -97,7 +108,7 @@ def test_tier_tags(fake, client):
 
 
 def test_paid_orders_follow_cursors(fake, client):
-    node = {"id": "gid://shopify/Order/1", "legacyResourceId": "1"}
+    node = order_node(1, 5, "10.00")  # a whole order: the fake refuses an answer Shopify could not send
     fake.answer({"orders": {"pageInfo": {"hasNextPage": True, "endCursor": "c1"}, "nodes": [node]}})
     fake.answer({"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [node, node]}})
     found = list(orders.paid_orders(client, NOW.replace(day=1), NOW))
