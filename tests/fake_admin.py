@@ -62,6 +62,20 @@ def shaped(query: str, variables: dict[str, Any] | None, data: dict[str, Any]) -
     return result.data  # type: ignore[return-value]
 
 
+def answer_errors(query: str, variables: dict[str, Any] | None, data: dict[str, Any]) -> list[str]:
+    """Why Shopify could never send ``data`` for this request (empty when it could).
+
+    The canned data is resolved through the document against the schema: a missing non-null
+    field, a wrong type, an unknown ``__typename`` or a field the document did not ask for is a
+    mock Shopify would never be.
+    """
+    result = graphql.execute_sync(admin_schema(), graphql.parse(query), root_value=data, variable_values=variables)
+    problems = [e.message for e in result.errors or []]
+    if not problems and result.data != data:
+        problems.append(f"the answer has fields the document did not ask for: {data} != {result.data}")
+    return problems
+
+
 class FakeAdmin:
     """Queue answers for the Admin endpoint; every request is schema-checked and recorded.
 
@@ -85,7 +99,12 @@ class FakeAdmin:
             data = shaped(body["query"], body.get("variables"), self._served[name](body.get("variables") or {}))
             return 200, {"Content-Type": "application/json"}, json.dumps({"data": data})
         assert self._answers, "the app sent a request the test did not expect"
-        return self._answers.pop(0)(body)
+        status, headers, text = self._answers.pop(0)(body)
+        data = json.loads(text).get("data")
+        if status == 200 and data is not None:
+            problems = answer_errors(body["query"], body.get("variables"), data)
+            assert problems == [], f"Shopify would never answer this request so: {problems}"
+        return status, headers, text
 
     def serve(self, operation: str, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> FakeAdmin:
         """Answer every ``operation`` request with ``answer(variables)``, shaped by its document."""
@@ -155,6 +174,8 @@ def requested_cost(query: str) -> int:
                 fragments.append(selection_cost(selection.selection_set, condition))
                 continue
             assert isinstance(selection, graphql.FieldNode), "our documents use no named fragments"
+            if selection.name.value.startswith("__"):  # __typename: a meta field, free
+                continue
             definition = parent.fields[selection.name.value]
             named = graphql.get_named_type(definition.type)
             if graphql.is_leaf_type(named):

@@ -10,28 +10,39 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loyalty_app.models import Shop, WebhookEvent
+from loyalty_app.program.orders import OrderFacts
 from loyalty_app.services import compliance, customers, orders, payloads, redemptions
 from loyalty_app.services.inbox import Handler
 from loyalty_app.services.shops import program_settings
 
 
+def _codes_used(session: Session, shop: Shop, facts: OrderFacts, result: str) -> str:
+    """Mark our codes the order used (whatever the topic earns), and say so after ``result``."""
+    used = redemptions.mark_codes_used(session, shop, facts)
+    return f"{result}; {used} code(s) used" if used else result
+
+
 def order_paid(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    return orders.record_paid_order(session, shop, payload)
+    facts = payloads.order_facts(payload)
+    return _codes_used(session, shop, facts, orders.record_paid_facts(session, shop, facts))
 
 
 def order_created(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    """Earn on creation only when the shop chose to and the order is already paid."""
+    """Mark the codes the order used; earn on creation only when the shop chose to and the order is paid."""
+    facts = payloads.order_facts(payload)
     if program_settings(shop).earn_on != "orders/create":
-        return "ignored: the shop earns on orders/paid"
-    if not isinstance(payload, dict) or payload.get("financial_status") != "paid":
-        return "ignored: not paid yet"
-    return orders.record_paid_order(session, shop, payload)
+        result = "ignored: the shop earns on orders/paid"
+    elif facts.financial_status != "paid":
+        result = "ignored: not paid yet"
+    else:
+        result = orders.record_paid_facts(session, shop, facts)
+    return _codes_used(session, shop, facts, result)
 
 
 def order_updated(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    """Codes the order used, and what an edit added to or removed from an earned order."""
+    """What an edit added to or removed from an earned order, and the codes the order used."""
     facts = payloads.order_facts(payload)
-    return f"{redemptions.mark_codes_used(session, shop, payload)}; {orders.record_order_edit(session, shop, facts)}"
+    return _codes_used(session, shop, facts, orders.record_order_edit(session, shop, facts))
 
 
 def refund_created(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:

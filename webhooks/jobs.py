@@ -32,7 +32,6 @@ from loyalty_app.services import inbox, redemptions, standings, upkeep
 from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.services.reconcile import reconcile
 from loyalty_app.services.shops import active_shops, require_shop
-from loyalty_app.shopify.discounts import deactivate_code
 
 from .handlers import HANDLERS
 
@@ -238,7 +237,7 @@ def reconcile_recent() -> None:
 
 
 def expire_codes() -> None:
-    """Hourly job: release abandoned reservations; deactivate expired unused codes and return their points."""
+    """Hourly job: release abandoned reservations; settle expired codes (returning points only if never used)."""
     with _job_session() as (app, session):
         redemptions.release_stale_reservations(session, timedelta(minutes=15))
         session.commit()
@@ -247,4 +246,4 @@ def expire_codes() -> None:
                 client = client_for(app, session, shop)
             except ReauthRequired:
                 continue
-            redemptions.expire_codes(session, shop, lambda discount_id, c=client: deactivate_code(c, discount_id))
+            redemptions.expire_codes(session, shop, client)

@@ -1,37 +1,56 @@
 """Redemptions: points exchanged for discount codes, and what became of the codes."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import ledger
 from ..models import Redemption, Reward, Shop, utcnow
-from ..shopify.discounts import CodeRequest, new_code
-from .payloads import PayloadError, parse_id
+from ..program.orders import OrderFacts
+from ..shopify.client import AdminClient
+from ..shopify.discounts import CodeRequest, deactivate_code, new_code, usage_count
+from ..shopify.errors import ShopifyError
+
+log = logging.getLogger(__name__)
+
+EXPIRY_SETTLE = timedelta(minutes=30)
+"""How long after its expiry a code is settled: Shopify's usage count and the order's webhook catch up."""
 
 
-def mark_codes_used(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
-    """Mark our codes that an order used (``orders/updated``), for the merchant's analytics."""
-    order_id = parse_id(payload, "id")
-    codes = payload.get("discount_codes") or []
-    if not isinstance(codes, list):
-        raise PayloadError("discount_codes must be a list")
-    names = [c["code"].upper() for c in codes if isinstance(c, dict) and isinstance(c.get("code"), str)]
+def mark_codes_used(session: Session, shop: Shop, order: OrderFacts, now: datetime | None = None) -> int:
+    """Mark our active codes that an order used; returns how many.
+
+    Called for ``orders/create``, ``orders/paid`` and ``orders/updated`` alike, whatever the shop
+    earns on, so a used code is known as soon as any of them arrives and its points never come
+    back at expiry. Codes compare case-insensitively, as Shopify applies them. Locks the member,
+    then the redemption (the order ``expire_codes`` takes them in), so a concurrent expiry either
+    sees the code used or has settled it first. Leaves the commit to the caller.
+    """
+    names = {code.upper() for code in order.discount_codes}
     if not names:
-        return "no discount codes"
-    used = session.execute(
-        select(Redemption).where(Redemption.shop_id == shop.id, func.upper(Redemption.code).in_(names),
-                                 Redemption.state == "active")
-    ).scalars().all()
+        return 0
+    matched = session.execute(select(Redemption.id, Redemption.member_id).where(
+        Redemption.shop_id == shop.id, func.upper(Redemption.code).in_(names), Redemption.state == "active",
+    )).all()
+    for member_id in sorted({member_id for _, member_id in matched}):
+        ledger.lock_member(session, member_id)
+    used = [r for r in _locked(session, [redemption_id for redemption_id, _ in matched]) if r.state == "active"]
     for redemption in used:
-        redemption.state, redemption.used_at, redemption.order_id = "used", now or utcnow(), order_id
+        redemption.state, redemption.used_at, redemption.order_id = "used", now or utcnow(), order.order_id
     session.flush()
-    return f"{len(used)} code(s) used"
+    return len(used)
+
+
+def _locked(session: Session, redemption_ids: list[int]) -> list[Redemption]:
+    """Redemptions freshly read under their row locks (FOR UPDATE on PostgreSQL), in id order."""
+    return list(session.execute(
+        select(Redemption).where(Redemption.id.in_(redemption_ids)).order_by(Redemption.id).with_for_update()
+        .execution_options(populate_existing=True)).scalars())
 
 
 class RedemptionError(Exception):
@@ -156,21 +175,55 @@ def release_stale_reservations(session: Session, older_than: timedelta, now: dat
     return len(stale)
 
 
-def expire_codes(session: Session, shop: Shop, deactivate: Callable[[str], None], now: datetime | None = None) -> int:
-    """Deactivate unused codes past their expiry and return the points if the reward says so."""
+def expire_codes(session: Session, shop: Shop, client: AdminClient, now: datetime | None = None,
+                 settle: timedelta = EXPIRY_SETTLE) -> int:
+    """Settle active codes past their expiry; returns how many were settled.
+
+    A code's points come back only when Shopify says the code was never used (``asyncUsageCount``
+    0): an order whose webhook we missed still counts as a use. A code Shopify reports used is
+    marked used (nothing released); one whose discount is gone from Shopify has an unknown usage,
+    so it expires without a release. Shopify counts usage asynchronously and an order's webhook
+    may still be on its way, so a code is settled ``settle`` after it expired. If Shopify cannot
+    be asked (an error or a timeout), this shop's remaining codes stay active for the next run:
+    nothing is released on a guess. Commits after each code, because Shopify was called for it.
+    """
     now = now or utcnow()
-    due = session.execute(select(Redemption).where(
-        Redemption.shop_id == shop.id, Redemption.state == "active", Redemption.expires_at <= now)).scalars().all()
-    for redemption in due:
-        if redemption.discount_id:
-            deactivate(redemption.discount_id)
+    due = session.execute(select(Redemption.id).where(
+        Redemption.shop_id == shop.id, Redemption.state == "active", Redemption.expires_at <= now - settle,
+    ).order_by(Redemption.id)).scalars().all()
+    settled = 0
+    for redemption_id in due:
+        discount_id = session.get_one(Redemption, redemption_id).discount_id
+        try:
+            uses = usage_count(client, discount_id) if discount_id else 0
+            if uses == 0 and discount_id:
+                deactivate_code(client, discount_id)
+        except ShopifyError as exc:
+            session.rollback()
+            log.warning("shop %s: code expiry waits for the next run: %s", shop.domain, exc)
+            break
+        ledger.lock_member(session, session.get_one(Redemption, redemption_id).member_id)
+        [redemption] = _locked(session, [redemption_id])
+        if redemption.state == "active":  # an order may have marked it used while Shopify answered
+            _settle(session, redemption, uses, now)
+            settled += 1
+        session.commit()
+    return settled
+
+
+def _settle(session: Session, redemption: Redemption, uses: int | None, now: datetime) -> None:
+    """Record what became of an expired code, given Shopify's usage count (None: the discount is gone)."""
+    if uses is None:
+        redemption.state, redemption.error = "expired", "the discount no longer exists in Shopify; usage unknown"
+    elif uses > 0:
+        redemption.state, redemption.used_at = "used", now
+    else:
         reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
         if reward is not None and reward.return_points_on_expiry:
             release(session, redemption, "code expired unused", state="expired", now=now)
         else:
             redemption.state = "expired"
-        session.commit()  # each code on its own: Shopify already deactivated it
-    return len(due)
+    session.flush()
 
 
 def shown_state(redemption: Redemption, now: datetime) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .client import AdminClient
+from .errors import ShopifyError
 
 # No 0/O, 1/I/L: a code read aloud or typed from a receipt is unambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -79,3 +80,18 @@ def create_code(client: AdminClient, request: CodeRequest) -> str:
 def deactivate_code(client: AdminClient, discount_id: str) -> None:
     """Deactivate a code so it can no longer be used (the record stays in Shopify)."""
     client.mutate("DiscountCodeDeactivate", "discountCodeDeactivate", {"id": discount_id})
+
+
+def usage_count(client: AdminClient, discount_id: str) -> int | None:
+    """How many orders used the code, as Shopify counts it; None if the discount no longer exists there.
+
+    Shopify updates ``asyncUsageCount`` asynchronously, so it can lag an order by moments: ask
+    some time after the code stopped being usable, not at the instant it expires.
+    """
+    node = client.execute("DiscountUsage", {"id": discount_id}).get("codeDiscountNode")
+    if node is None:
+        return None
+    count = (node.get("codeDiscount") or {}).get("asyncUsageCount")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise ShopifyError(f"DiscountUsage: no usage count for {discount_id}")
+    return count

@@ -75,8 +75,11 @@ def app_proxy(path: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/dev/admin/<shop>/<version>/graphql.json")
 def fake_admin(shop: str, version: str):  # type: ignore[no-untyped-def]
-    """Answer the Admin mutations the app sends, as Shopify would when they succeed."""
+    """Answer the Admin requests the app sends, as Shopify would when they succeed."""
     query = (request.get_json(silent=True) or {}).get("query", "")
+    if "asyncUsageCount" in query:  # no checkout here, so no code was ever used
+        return jsonify(data={"codeDiscountNode": {"codeDiscount": {"__typename": "DiscountCodeBasic",
+                                                                   "asyncUsageCount": 0}}})
     node = {"codeDiscountNode": {"id": f"gid://shopify/DiscountCodeNode/{next(_discount_ids)}"}, "userErrors": []}
     for root in ("discountCodeBasicCreate", "discountCodeFreeShippingCreate", "discountCodeDeactivate"):
         if root in query:

@@ -1,10 +1,16 @@
 """The app factory, the health route and the migrations."""
+import shutil
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from loyalty_app import create_app
 from loyalty_app.extensions import db
 from loyalty_app.models import Base
+from loyalty_app.shopify.documents import document
+from tests.conftest import BASE_CONFIG
+from tests.fake_admin import answer_errors
 
 
 def test_healthz_reports_inline_jobs_and_api_version(client):
@@ -46,3 +52,17 @@ def test_development_storefront_and_fake_admin_exist_only_in_development(app, cl
     assert client.get("/dev/storefront").status_code == 404
     assert client.post("/dev/admin/demo-shop.myshopify.com/2026-10/graphql.json", json={}).status_code == 404
     assert client.get("/apps/loyalty/me").status_code == 404
+
+
+def test_development_fake_admin_reports_codes_unused_as_shopify_would(sqlite_template, tmp_path):
+    """The hourly code expiry asks for usage; in development no checkout ever used a code."""
+    path = tmp_path / "dev.sqlite3"
+    shutil.copy(sqlite_template, path)
+    dev = create_app({**BASE_CONFIG, "LOYALTY_ENV": "development", "DATABASE_URL": f"sqlite:///{path}",
+                      "AUTO_MIGRATE": False})
+    query, variables = document("DiscountUsage"), {"id": "gid://shopify/DiscountCodeNode/1"}
+    answer = dev.test_client().post("/dev/admin/demo-shop.myshopify.com/2026-10/graphql.json",
+                                    json={"query": query, "variables": variables}).get_json()
+    db.dispose()
+    assert answer_errors(query, variables, answer["data"]) == []
+    assert answer["data"]["codeDiscountNode"]["codeDiscount"]["asyncUsageCount"] == 0

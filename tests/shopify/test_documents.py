@@ -3,7 +3,7 @@ import pytest
 
 from loyalty_app.config import API_VERSION
 from loyalty_app.shopify.documents import all_documents
-from tests.fake_admin import MAX_QUERY_COST, document_errors, requested_cost, schema_errors
+from tests.fake_admin import MAX_QUERY_COST, answer_errors, document_errors, requested_cost, schema_errors
 
 DOCUMENTS = all_documents()
 QUERIES = sorted(name for name, text in DOCUMENTS.items() if "\nquery " in f"\n{text}")
@@ -11,7 +11,7 @@ QUERIES = sorted(name for name, text in DOCUMENTS.items() if "\nquery " in f"\n{
 
 def test_the_app_has_documents_and_pins_the_schema_version():
     assert API_VERSION == "2026-10"
-    assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate",
+    assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate", "DiscountUsage",
             "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
             "TagsRemove"} <= set(DOCUMENTS)
 
@@ -36,3 +36,16 @@ def test_the_cost_check_can_fail():
     assert {"ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail"} <= set(QUERIES)
     assert requested_cost("query { shop { name } }") == 1
     assert requested_cost(DOCUMENTS["OrderLineItems"].replace("first: 100", "first: 250")) > MAX_QUERY_COST
+
+
+def test_the_fake_admin_refuses_answers_shopify_could_not_send():
+    usage, variables = DOCUMENTS["DiscountUsage"], {"id": "gid://shopify/DiscountCodeNode/1"}
+    honest = {"codeDiscountNode": {"codeDiscount": {"__typename": "DiscountCodeBasic", "asyncUsageCount": 0}}}
+    assert answer_errors(usage, variables, honest) == []
+    assert answer_errors(usage, variables, {"codeDiscountNode": None}) == []  # an unknown id
+    assert answer_errors(usage, variables, {"codeDiscountNode": {"codeDiscount": {  # the count is non-null
+        "__typename": "DiscountCodeBasic"}}})
+    assert answer_errors(usage, variables, {"codeDiscountNode": {"codeDiscount": {  # not a code discount
+        "__typename": "DiscountAutomaticBasic", "asyncUsageCount": 0}}})
+    assert answer_errors(usage, variables, {"codeDiscountNode": {"codeDiscount": {  # a field nobody asked for
+        "__typename": "DiscountCodeBasic", "asyncUsageCount": 0, "title": "5 off"}}})

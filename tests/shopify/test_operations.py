@@ -9,7 +9,9 @@ import responses
 from loyalty_app.shopify import customers, discounts, orders
 from loyalty_app.shopify.client import AdminClient
 from loyalty_app.shopify.errors import ShopifyError
-from tests.fake_admin import FakeAdmin
+from loyalty_app.shopify.documents import document
+from tests.fake_admin import FakeAdmin, shaped
+from tests.webhooks.test_reconcile import gql_line, gql_order, gql_refund
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 CREATED = {"codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/77"}, "userErrors": []}
@@ -70,6 +72,16 @@ def test_deactivate(fake, client):
     assert fake.requests[0]["variables"] == {"id": "gid://shopify/DiscountCodeNode/77"}
 
 
+def test_usage_count(fake, client):
+    fake.answer({"codeDiscountNode": {"codeDiscount": {"__typename": "DiscountCodeFreeShipping",
+                                                       "asyncUsageCount": 2}}})
+    fake.answer({"codeDiscountNode": None})
+    assert discounts.usage_count(client, "gid://shopify/DiscountCodeNode/77") == 2
+    assert discounts.usage_count(client, "gid://shopify/DiscountCodeNode/78") is None  # deleted in Shopify
+    assert [r["variables"] for r in fake.requests] == [{"id": "gid://shopify/DiscountCodeNode/77"},
+                                                       {"id": "gid://shopify/DiscountCodeNode/78"}]
+
+
 def test_unknown_reward_kind(client):
     with pytest.raises(ValueError):
         discounts.create_code(client, request("gift", "1"))
@@ -97,16 +109,28 @@ def test_tier_tags(fake, client):
     assert fake.requests[1]["variables"]["tags"] == ["loyalty-tier:Gold"]
 
 
-def test_changed_orders_follow_cursors_and_read_every_line(fake, client):
-    def order(cursor):
-        return {"id": "gid://shopify/Order/1", "legacyResourceId": "1",
-                "lineItems": {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
-                              "nodes": [{"id": "gid://shopify/LineItem/1"}]}}
+def as_selected(name, data, **variables):
+    """``data`` cut down to what document ``name`` selects (our builders carry more than each document asks)."""
+    return shaped(document(name), variables, data)
 
-    fake.answer({"orders": {"pageInfo": {"hasNextPage": True, "endCursor": "c1"}, "nodes": [order("l1")]}})
-    fake.answer({"order": {"lineItems": {"pageInfo": {"hasNextPage": False, "endCursor": None},
-                                         "nodes": [{"id": "gid://shopify/LineItem/2"}]}}})
-    fake.answer({"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [order(None)] * 2}})
+
+def _order(line_ids, cursor):
+    """A whole Admin GraphQL order (the fake refuses any answer Shopify could not send) with one page of lines."""
+    order = {k: v for k, v in gql_order(1, 5, [], subtotal="10.00").items() if k != "all_lines"}
+    lines = [gql_line(i, "10.00") for i in line_ids]
+    return {**order, "lineItems": {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
+                                   "nodes": lines}}
+
+
+def test_changed_orders_follow_cursors_and_read_every_line(fake, client):
+    query = {"query": "updated_at:>='x'", "after": None}
+    fake.answer(as_selected("ChangedOrders", {"orders": {"pageInfo": {"hasNextPage": True, "endCursor": "c1"},
+                                                         "nodes": [_order([1], "l1")]}}, **query))
+    fake.answer(as_selected("OrderLineItems", {"order": {"lineItems": {
+        "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [gql_line(2, "10.00")]}}},
+        id="gid://shopify/Order/1", after=None))
+    fake.answer(as_selected("ChangedOrders", {"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None},
+                                                         "nodes": [_order([1], None), _order([1], None)]}}, **query))
     found = list(orders.changed_orders(client, NOW.replace(day=1), NOW))
     assert len(found) == 3
     assert [len(o["lineItems"]["nodes"]) for o in found] == [2, 1, 1]
@@ -115,24 +139,25 @@ def test_changed_orders_follow_cursors_and_read_every_line(fake, client):
     assert "financial_status:partially_refunded" in fake.requests[0]["variables"]["query"]
 
 
-def test_a_refund_reads_every_page_of_its_lines(fake, client):
-    def refund(cursor, line_id):
-        empty = {"pageInfo": {"hasNextPage": False}, "nodes": []}
-        return {"refund": {"legacyResourceId": "9", "orderAdjustments": empty, "transactions": empty,
-                           "refundShippingLines": empty,
-                           "refundLineItems": {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
-                                               "nodes": [{"quantity": line_id}]}}}
+def _refund(line_ids, cursor, adjustments_beyond_page=False):
+    refund = {k: v for k, v in gql_refund(9, [(i, 1, "5.00") for i in line_ids]).items() if k != "all_lines"}
+    lines = gql_refund(9, [(i, 1, "5.00") for i in line_ids])["all_lines"]
+    refund["refundLineItems"] = {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
+                                 "nodes": lines}
+    refund["orderAdjustments"]["pageInfo"]["hasNextPage"] = adjustments_beyond_page
+    return as_selected("RefundDetail", {"refund": refund}, id="gid://shopify/Refund/9", after=None)
 
-    fake.answer(refund("r1", 1)).answer(refund(None, 2))
+
+def test_a_refund_reads_every_page_of_its_lines(fake, client):
+    fake.answer(_refund([1], "r1")).answer(_refund([2], None))
     found = orders.refund_detail(client, "gid://shopify/Refund/9")
-    assert [line["quantity"] for line in found["refundLineItems"]["nodes"]] == [1, 2]
+    assert [line["lineItem"]["id"] for line in found["refundLineItems"]["nodes"]] == \
+        ["gid://shopify/LineItem/1", "gid://shopify/LineItem/2"]
     assert [r["variables"]["after"] for r in fake.requests] == [None, "r1"]
 
 
 def test_a_refund_with_more_adjustments_than_one_page_fails_clearly(fake, client):
-    page = {"pageInfo": {"hasNextPage": False}, "nodes": []}
-    fake.answer({"refund": {"legacyResourceId": "9", "orderAdjustments": {"pageInfo": {"hasNextPage": True}},
-                            "transactions": page, "refundShippingLines": page, "refundLineItems": page}})
+    fake.answer(_refund([1], None, adjustments_beyond_page=True))
     with pytest.raises(ShopifyError, match="more than 20 orderAdjustments"):
         orders.refund_detail(client, "gid://shopify/Refund/9")
 

@@ -9,10 +9,11 @@ import responses
 
 from loyalty_app import ledger
 from loyalty_app.extensions import db
-from loyalty_app.models import LedgerEntry, Redemption, Reward, utcnow
+from loyalty_app.models import LedgerEntry, Redemption, Reward, WebhookEvent, utcnow
 from loyalty_app.services import orders, redemptions
 from loyalty_app.services.members import enrol, find_member
 from loyalty_app.services.shops import install_shop
+from loyalty_app.shopify.client import AdminClient
 from tests.conftest import SHOP_DOMAIN
 from tests.fake_admin import FakeAdmin
 from tests.helpers import proxy_query, simple_order
@@ -166,19 +167,103 @@ def test_customer_id_in_body_is_ignored(client, session, shop, member, fake):
     assert find_member(session, shop.id, 5).balance == 1100
 
 
-def test_expired_codes_are_deactivated_and_refunded(app, session, shop, member, fake):
-    fake.answer({"discountCodeBasicCreate": CREATED}).answer({"discountCodeDeactivate": CREATED})
+@pytest.fixture
+def admin():
+    """An Admin client for the shop that retries once and never sleeps."""
+    return AdminClient(SHOP_DOMAIN, "t", api_version="2026-10", max_retries=1, sleep=lambda _: None)
+
+
+def usage(count):
+    """Shopify's answer to DiscountUsage for a basic code used ``count`` times."""
+    return {"codeDiscountNode": {"codeDiscount": {"__typename": "DiscountCodeBasic", "asyncUsageCount": count}}}
+
+
+def redeemed(app, session, fake):
+    """Customer 5 redeems the fixed-amount reward, whose codes expire after 30 days (balance 1100 → 600)."""
+    fake.answer({"discountCodeBasicCreate": CREATED})
     reward = session.get(Reward, reward_id(session, "fixed_amount"))
     reward.expires_after_days = 30
     session.commit()
-    client = app.test_client()
-    post(client, "redeem", 5, {"reward_id": reward.id, "idempotency_key": "click-0006"})
-    deactivated = []
-    assert redemptions.expire_codes(session, shop, deactivated.append, now=utcnow() + timedelta(days=29)) == 0
-    assert redemptions.expire_codes(session, shop, deactivated.append, now=utcnow() + timedelta(days=31)) == 1
-    assert deactivated == ["gid://shopify/DiscountCodeNode/9"]
+    assert post(app.test_client(), "redeem", 5, {"reward_id": reward.id, "idempotency_key": "click-0006"}).status_code == 200
+    return session.query(Redemption).one()
+
+
+def released(session):
+    return session.query(LedgerEntry).filter_by(kind="release").count()
+
+
+def test_expired_unused_codes_are_deactivated_and_refunded(app, session, shop, member, fake, admin):
+    code = redeemed(app, session, fake)
+    fake.answer(usage(0)).answer({"discountCodeDeactivate": CREATED})
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=29)) == 0
+    # Expired minutes ago: Shopify's count and the order's webhook may still be catching up.
+    assert redemptions.expire_codes(session, shop, admin, now=code.expires_at + timedelta(minutes=10)) == 0
+    assert len(fake.requests) == 1  # the code's creation only
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=31)) == 1
+    asked = fake.requests[1:]
+    assert [r["variables"] for r in asked] == [{"id": "gid://shopify/DiscountCodeNode/9"}] * 2
+    assert ["query DiscountUsage" in r["query"] for r in asked] == [True, False]
     assert session.query(Redemption).one().state == "expired"
     assert find_member(session, shop.id, 5).balance == 1100
+
+
+def test_a_code_used_in_orders_paid_never_returns_its_points(app, session, shop, member, fake, admin, deliver):
+    code = redeemed(app, session, fake)
+    deliver("orders/paid", simple_order(2, 5, "10.00", discount_codes=[
+        {"code": code.code.lower(), "amount": "5.00", "type": "fixed_amount"}]))
+    event = session.query(WebhookEvent).one()
+    assert event.result == "earned 12; 1 code(s) used"  # Silver: 10 × 1.25
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=31)) == 0
+    session.refresh(code)
+    assert (code.state, code.order_id) == ("used", 2)
+    assert len(fake.requests) == 1  # the code's creation only: nothing to ask about a code known used
+    assert released(session) == 0 and find_member(session, shop.id, 5).balance == 600  # the 12 are pending
+
+
+def test_orders_create_marks_the_code_used_when_the_shop_earns_on_paid(app, session, shop, member, fake, deliver):
+    code = redeemed(app, session, fake)
+    deliver("orders/create", simple_order(2, 5, "10.00", financial_status="pending", discount_codes=[
+        {"code": code.code, "amount": "5.00", "type": "fixed_amount"}]))
+    assert session.query(WebhookEvent).one().result == "ignored: the shop earns on orders/paid; 1 code(s) used"
+    session.refresh(code)
+    assert (code.state, code.order_id) == ("used", 2)
+
+
+def test_a_code_shopify_reports_used_keeps_its_points_spent(app, session, shop, member, fake, admin):
+    """The order's webhook never reached us, but Shopify counted the use: no release."""
+    code = redeemed(app, session, fake)
+    fake.answer(usage(1))
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=31)) == 1
+    session.refresh(code)
+    assert code.state == "used" and code.used_at is not None
+    assert len(fake.requests) == 2  # created, then asked; a used single-use code needs no deactivation
+    assert released(session) == 0 and find_member(session, shop.id, 5).balance == 600
+
+
+@pytest.mark.parametrize("failure, tries", [
+    ({"status": 503}, 2), ({"raise_exc": requests.Timeout("read timed out")}, 2),
+    ({"errors": [{"message": "Internal error"}]}, 1),
+])
+def test_shopify_unreachable_keeps_the_code_for_the_next_run(app, session, shop, member, fake, admin, failure, tries):
+    code = redeemed(app, session, fake)
+    for _ in range(tries):  # the client retries a 5xx or a timeout once
+        fake.answer(**failure)
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=31)) == 0
+    session.refresh(code)
+    assert code.state == "active" and released(session) == 0
+    assert find_member(session, shop.id, 5).balance == 600
+    fake.answer(usage(0)).answer({"discountCodeDeactivate": CREATED})  # the next hour, Shopify answers
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=31)) == 1
+    assert find_member(session, shop.id, 5).balance == 1100
+
+
+def test_a_discount_deleted_in_shopify_expires_without_release(app, session, shop, member, fake, admin):
+    code = redeemed(app, session, fake)
+    fake.answer({"codeDiscountNode": None})
+    assert redemptions.expire_codes(session, shop, admin, now=utcnow() + timedelta(days=31)) == 1
+    session.refresh(code)
+    assert code.state == "expired" and "usage unknown" in code.error
+    assert released(session) == 0 and find_member(session, shop.id, 5).balance == 600
 
 
 def test_stale_reservations_are_released(session, shop, member):
