@@ -165,8 +165,8 @@ def process_batch(session: Session, event_ids: list[int], handlers: dict[str, Ha
             if event.status != "processing":
                 continue
             try:
-                payload = json.loads(event.body or "")
-            except json.JSONDecodeError as exc:  # retrying cannot fix a body: fail it, process the rest
+                payload = _parse(event)
+            except (json.JSONDecodeError, PayloadError) as exc:  # retrying cannot fix a body: fail it, process the rest
                 _give_up(event, exc)
                 continue
             parsed.append((event, payload))
@@ -193,6 +193,13 @@ def _lock_order(parsed: tuple[WebhookEvent, Any]) -> tuple[int, int]:
         return int((customer or {}).get("id") or 2**62), event.id
     except (ValueError, AttributeError, TypeError):
         return 2**62, event.id
+
+
+def _parse(event: WebhookEvent) -> Any:
+    """The event's body as JSON; a body dropped (retention, redaction) can never be processed again."""
+    if event.body is None:
+        raise PayloadError("the body is no longer stored (dropped after the retention window or a redaction)")
+    return json.loads(event.body)
 
 
 def _identify(event: WebhookEvent, payload: Any) -> None:
@@ -222,7 +229,7 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
         return event.status
     payload: Any = None
     try:
-        payload = json.loads(event.body or "")
+        payload = _parse(event)
         result = _run(session, event, handlers, payload)
         _identify(event, payload)
         _complete(event, result, now)

@@ -5,9 +5,10 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from loyalty_app.models import WebhookEvent, utcnow
-from loyalty_app.services import inbox
+from loyalty_app.services import inbox, upkeep
 from loyalty_app.services.members import find_member
 from tests.helpers import payload, simple_order, simple_refund
+from webhooks import jobs
 from webhooks.handlers import HANDLERS
 
 CUSTOMER = 191167  # Shopify's customers/redact sample: orders_to_redact 299938, 280263, 220458
@@ -117,3 +118,56 @@ def test_customers_redact_in_the_same_batch_as_the_customers_order(app, session,
     rows = events(session)
     assert [(rows[k].status, rows[k].body) for k in ("order", "redact")] == [("processed", None)] * 2
     assert rows["order"].result == "earned 50"
+
+
+def aged(session, shop, key, status, received_days_ago, processed_days_ago=None):
+    """A stored event filed with ``status``, received and (if given) processed that many days ago."""
+    event_id = stored(session, shop, "orders/paid", simple_order(50, 7, "10.00"), key)
+    now = utcnow()
+    session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
+        status=status, result=f"was {status}", received_at=now - timedelta(days=received_days_ago),
+        processed_at=None if processed_days_ago is None else now - timedelta(days=processed_days_ago)))
+    session.commit()
+
+
+def test_upkeep_drops_settled_bodies_past_the_retention_window_in_batches(app, session, shop):
+    for key in ("old-1", "old-2", "old-3"):
+        aged(session, shop, key, "processed", 31, 31)
+    aged(session, shop, "old-failed", "failed", 31)  # failed events were never processed: age from receipt
+    aged(session, shop, "old-ignored", "ignored", 31)
+    aged(session, shop, "old-waiting", "received", 31)  # still to be processed: kept whatever its age
+    aged(session, shop, "old-claimed", "processing", 31)
+    aged(session, shop, "recent", "processed", 29, 29)
+    aged(session, shop, "failed-recently", "failed", 29)
+    aged(session, shop, "processed-late", "processed", 40, 10)  # the window runs from processing
+    assert upkeep.drop_old_bodies(session, timedelta(days=30), batch_size=2) == 5  # three batches
+    rows = events(session)
+    assert {key for key, e in rows.items() if e.body is None} == {"old-1", "old-2", "old-3", "old-failed",
+                                                                  "old-ignored"}
+    assert {key: (e.status, e.result) for key, e in rows.items()}["old-failed"] == ("failed", "was failed")
+    assert upkeep.drop_old_bodies(session, timedelta(days=30), batch_size=2) == 0
+
+
+def test_the_daily_job_and_the_upkeep_command_use_the_retention_setting(app, session, shop, runner):
+    aged(session, shop, "old", "processed", 8, 8)
+    app.config["WEBHOOK_BODY_RETENTION_DAYS"] = 10
+    jobs.daily_upkeep()
+    assert events(session)["old"].body is not None
+    session.rollback()  # SQLite: a reader left open would keep the command from committing
+    app.config["WEBHOOK_BODY_RETENTION_DAYS"] = 7
+    result = runner.invoke(args=["loyalty", "upkeep"])
+    assert result.exit_code == 0 and "webhook bodies older than 7 days dropped: 1" in result.output
+    aged(session, shop, "older", "processed", 9, 9)
+    jobs.daily_upkeep()
+    assert events(session)["older"].body is None
+
+
+def test_retrying_an_event_whose_body_was_dropped_fails_readably(app, session, shop):
+    aged(session, shop, "old-failed", "failed", 31)
+    upkeep.drop_old_bodies(session, timedelta(days=30))
+    event = events(session)["old-failed"]
+    event.status = "received"  # what `flask webhooks retry` does
+    session.commit()
+    assert inbox.process(session, event.id, HANDLERS, max_attempts=3) == "failed"
+    assert events(session)["old-failed"].error == (
+        "PayloadError: the body is no longer stored (dropped after the retention window or a redaction)")
