@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from typing import NoReturn
 
 import click
@@ -147,13 +148,16 @@ def loyalty_explain(domain: str, order_id: int) -> None:
 
 @loyalty_cli.command("upkeep")
 def loyalty_upkeep() -> None:
-    """Mature pending points, expire idle points and re-evaluate tiers in every shop (the daily job)."""
+    """Mature pending points, expire idle points, re-evaluate tiers; drop old webhook bodies (the daily job)."""
     session = _session()
     for shop in shops.active_shops(session):
         result = upkeep.run_daily(session, shop)
         session.commit()
         click.echo(f"{shop.domain}: matured {result.matured}, expired {result.expired}, "
                    f"tier changes {result.tier_changes}")
+    retention = current_app.config["WEBHOOK_BODY_RETENTION_DAYS"]
+    dropped = upkeep.drop_old_bodies(session, timedelta(days=retention))
+    click.echo(f"webhook bodies older than {retention} days dropped: {dropped}")
 
 
 @loyalty_cli.command("reconcile")

@@ -79,6 +79,10 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
+    retention_days = _int(env, "WEBHOOK_BODY_RETENTION_DAYS", 30)
+    if retention_days < 1:
+        raise ConfigError(f"WEBHOOK_BODY_RETENTION_DAYS must be at least 1, got {retention_days}")
+
     token_key = _str(env, "TOKEN_ENCRYPTION_KEY") or _dev_fernet_key(secret_key)
     app_url = _str(env, "APP_URL", "http://127.0.0.1:5000")
     return {
@@ -102,6 +106,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "INBOX_GRACE_SECONDS": _int(env, "INBOX_GRACE_SECONDS", 120),
         "INBOX_MAX_ATTEMPTS": _int(env, "INBOX_MAX_ATTEMPTS", 8),
         "INBOX_BATCH_SIZE": _int(env, "INBOX_BATCH_SIZE", 200),
+        "WEBHOOK_BODY_RETENTION_DAYS": retention_days,
         "STANDINGS_SYNC": _bool(env, "STANDINGS_SYNC", True),
         "STANDINGS_SYNC_WINDOW": _int(env, "STANDINGS_SYNC_WINDOW", 10),
         "PROXY_MAX_AGE_SECONDS": _int(env, "PROXY_MAX_AGE_SECONDS", 300),

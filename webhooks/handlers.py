@@ -66,7 +66,7 @@ def customer_data_request(session: Session, shop: Shop, payload: Any, event: Web
 
 
 def customer_redact(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    return compliance.redact_customer(session, shop, payload)
+    return compliance.redact_customer(session, shop, payload, event)
 
 
 def shop_redact(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:

@@ -204,11 +204,13 @@ def sweep_inbox() -> int:
 
 
 def daily_upkeep() -> None:
-    """Periodic job: mature pending points, expire idle points and re-evaluate tiers in every shop."""
-    with _job_session() as (_, session):
+    """Periodic job: every shop's ledger upkeep, then drop webhook bodies past the retention window."""
+    with _job_session() as (app, session):
         for shop in active_shops(session):
             upkeep.run_daily(session, shop)
             session.commit()
+        dropped = upkeep.drop_old_bodies(session, timedelta(days=app.config["WEBHOOK_BODY_RETENTION_DAYS"]))
+    log.info("dropped %d webhook bodies past the retention window", dropped)
 
 
 def reconcile_shop(shop_id: int, since: str, until: str) -> dict[str, int]:

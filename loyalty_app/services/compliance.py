@@ -1,15 +1,18 @@
 """Uninstall and the mandatory privacy topics: data request, customer redaction, shop redaction."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import DataRequest, LedgerEntry, OrderRecord, Redemption, Shop, WebhookEvent, utcnow
 from .members import find_member, tier_name
+from .inbox import Deferred
 from .payloads import PayloadError, parse_id
+from .subjects import NOBODY, Subject, subject
 
 
 def uninstall(session: Session, shop: Shop, now: datetime | None = None) -> str:
@@ -62,16 +65,25 @@ def latest_report(session: Session, shop_id: int, customer_id: int) -> dict[str,
     return request.report if request else None
 
 
-def redact_customer(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
-    """Erase a member's personal data; the ledger stays, anonymised, so totals still balance."""
+def redact_customer(session: Session, shop: Shop, payload: Any, event: WebhookEvent,
+                    now: datetime | None = None) -> str:
+    """Erase a customer's personal data: the member, their orders' emails and the stored webhook bodies.
+
+    The ledger stays, anonymised, so totals still balance. Raises ``Deferred`` while an event
+    about the customer still waits to be processed (see ``_drop_bodies``). Leaves the commit
+    to the caller.
+    """
     customer_id = _customerparse_id(payload)
     member = find_member(session, shop.id, customer_id)
-    order_ids = [o for o in (payload.get("orders_to_redact") or []) if isinstance(o, int)]
-    session.execute(update(OrderRecord).where(OrderRecord.shop_id == shop.id, OrderRecord.order_id.in_(order_ids))
-                    .values(email=None))
+    order_ids = {o for o in (payload.get("orders_to_redact") or []) if isinstance(o, int) and not isinstance(o, bool)}
+    if member is not None:
+        order_ids.update(session.execute(select(OrderRecord.order_id)
+                                         .where(OrderRecord.member_id == member.id)).scalars())
+    dropped = _drop_bodies(session, shop, customer_id, order_ids, event)
+    session.execute(update(OrderRecord).values(email=None).where(
+        OrderRecord.shop_id == shop.id, OrderRecord.order_id.in_(sorted(order_ids))))
     if member is None:
-        return "nothing to redact"
-    session.execute(update(OrderRecord).where(OrderRecord.member_id == member.id).values(email=None))
+        return f"not a member; {dropped} webhook bodies dropped"
     member.email = member.first_name = member.last_name = None
     member.birthday = None
     member.customer_id = -member.id  # no longer points at the person; stays unique within the shop
@@ -79,12 +91,70 @@ def redact_customer(session: Session, shop: Shop, payload: Any, now: datetime | 
     session.execute(delete(DataRequest).where(DataRequest.shop_id == shop.id,
                                               DataRequest.customer_id == customer_id))
     session.flush()
-    return "redacted"
+    return f"redacted; {dropped} webhook bodies dropped"
+
+
+_PENDING = ("received", "processing")
+
+
+def _drop_bodies(session: Session, shop: Shop, customer_id: int, order_ids: set[int], event: WebhookEvent) -> int:
+    """Drop (set NULL) the stored bodies of the shop's webhooks about this customer; returns how many.
+
+    A body is about the customer when its event names the customer (``customer_id``) or one of
+    ``order_ids`` (``orders_to_redact`` and the orders the member earned on, which also catches
+    their refunds). The rows stay, with topic, status and result. The redaction's own body goes
+    too: it holds the customer's email and phone.
+
+    The drain fills ``order_id``/``customer_id`` when it processes an event, so two kinds of rows
+    have neither and are matched by reading their bodies (``subject``), bounded to the shop's
+    topics that name someone and to bodies still stored, which the retention window
+    (``WEBHOOK_BODY_RETENTION_DAYS``) keeps to the last few weeks:
+
+    - rows processed before the drain filled the ids: their bodies are parsed and matched here;
+    - events still waiting to be processed: their bodies are needed (the points they carry would
+      be lost without them), so the redaction waits instead: it raises ``Deferred`` and the inbox
+      tries it again shortly, after those events are processed, and then drops their bodies too.
+      Other ``customers/redact`` events never hold it up (two of them would wait on each other).
+    """
+    def about_customer(order: int | None, customer: int | None) -> bool:
+        return customer == customer_id or order in order_ids
+
+    someone = or_(WebhookEvent.topic.like("orders/%"), WebhookEvent.topic.like("customers/%"),
+                  WebhookEvent.topic == "refunds/create")
+    waiting = session.execute(select(WebhookEvent.topic, WebhookEvent.body).where(
+        WebhookEvent.shop_id == shop.id, WebhookEvent.status.in_(_PENDING), WebhookEvent.id != event.id,
+        WebhookEvent.topic != "customers/redact", WebhookEvent.body.is_not(None), someone,
+    ).execution_options(yield_per=500))
+    pending = sum(1 for topic, body in waiting if about_customer(*_subject_of(topic, body)))
+    if pending:
+        raise Deferred(f"waiting for {pending} event(s) about the customer to be processed first")
+
+    stored = (WebhookEvent.shop_id == shop.id, WebhookEvent.body.is_not(None), WebhookEvent.status.not_in(_PENDING))
+    legacy = session.execute(select(WebhookEvent.id, WebhookEvent.topic, WebhookEvent.body).where(
+        *stored, WebhookEvent.order_id.is_(None), WebhookEvent.customer_id.is_(None), someone,
+    ).execution_options(yield_per=500))
+    matched = [row_id for row_id, topic, body in legacy if about_customer(*_subject_of(topic, body))]
+    known = or_(WebhookEvent.customer_id == customer_id, WebhookEvent.order_id.in_(sorted(order_ids)),
+                WebhookEvent.id.in_(matched))
+    dropped = session.execute(update(WebhookEvent).where(*stored, known).values(body=None)
+                              .execution_options(synchronize_session=False)).rowcount
+    event.body = None
+    session.flush()
+    return dropped + 1
+
+
+def _subject_of(topic: str, body: str) -> Subject:
+    """What a stored body is about; a body that is not JSON names nobody."""
+    try:
+        return subject(topic, json.loads(body))
+    except ValueError:
+        return NOBODY
 
 
 def redact_shop(session: Session, shop: Shop, event: WebhookEvent) -> str:
     """Delete everything of the shop; its inbox rows stay as a bare record of what was received."""
-    session.execute(update(WebhookEvent).where(WebhookEvent.shop_id == shop.id).values(body=None, shop_id=None))
+    session.execute(update(WebhookEvent).where(WebhookEvent.shop_id == shop.id)
+                    .values(body=None, shop_id=None, customer_id=None))
     event.body, event.shop_id = None, None
     session.delete(shop)
     session.flush()

@@ -22,19 +22,29 @@ from sqlalchemy.orm import Session
 from ..models import Shop, WebhookEvent, utcnow
 from .actions import ActionError
 from .payloads import PayloadError
+from .subjects import subject
 
 log = logging.getLogger(__name__)
 
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (PayloadError, ActionError, ValidationError, json.JSONDecodeError)
 """Errors that retrying cannot fix: the event is marked failed at once with a readable error."""
 
-_UNPARSED = object()
-"""_run's marker for a body the caller has not parsed yet."""
-
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 """Topics processed even after uninstall: Shopify sends shop/redact 48 hours after it."""
 
 Handler = Callable[[Session, Shop, Any, WebhookEvent], str]
+
+
+class Deferred(Exception):
+    """Raised by a handler whose event must wait for other events: it is tried again after ``delay``.
+
+    Unlike a transient error it does not count as an attempt, so waiting never fails the event;
+    what it waits for is itself bound to end (processed or failed within its own attempts).
+    """
+
+    def __init__(self, reason: str, delay: timedelta = timedelta(seconds=30)) -> None:
+        self.delay = delay
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)
@@ -155,12 +165,15 @@ def process_batch(session: Session, event_ids: list[int], handlers: dict[str, Ha
             if event.status != "processing":
                 continue
             try:
-                parsed.append((event, json.loads(event.body or "")))
-            except json.JSONDecodeError as exc:  # retrying cannot fix a body: fail it, process the rest
+                payload = _parse(event)
+            except (json.JSONDecodeError, PayloadError) as exc:  # retrying cannot fix a body: fail it, process the rest
                 _give_up(event, exc)
+                continue
+            parsed.append((event, payload))
         parsed.sort(key=_lock_order)
-        results = [(event, _run(session, event, handlers, shops, payload)) for event, payload in parsed]
-        for event, result in results:  # statuses last, so they flush as one batch
+        results = [(event, payload, _run(session, event, handlers, payload, shops)) for event, payload in parsed]
+        for event, payload, result in results:  # statuses last, so they flush as one batch
+            _identify(event, payload)
             _complete(event, result, now)
         session.commit()
     except Exception:  # each event is retried alone below; its own error is recorded there
@@ -182,6 +195,18 @@ def _lock_order(parsed: tuple[WebhookEvent, Any]) -> tuple[int, int]:
         return 2**62, event.id
 
 
+def _parse(event: WebhookEvent) -> Any:
+    """The event's body as JSON; a body dropped (retention, redaction) can never be processed again."""
+    if event.body is None:
+        raise PayloadError("the body is no longer stored (dropped after the retention window or a redaction)")
+    return json.loads(event.body)
+
+
+def _identify(event: WebhookEvent, payload: Any) -> None:
+    """Record which order and customer the event is about (None where the body names none)."""
+    event.order_id, event.customer_id = subject(event.topic, payload)
+
+
 def _complete(event: WebhookEvent, result: str, now: datetime) -> None:
     event.result, event.status, event.error, event.processed_at = result, "processed", None, now
     event.attempts += 1
@@ -192,7 +217,8 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
     """Process one claimed event in its own transaction; returns its new status.
 
     Permanent errors fail the event at once; anything else is retried with backoff until
-    ``max_attempts``, then failed. The error is kept on the row either way.
+    ``max_attempts``, then failed. The error is kept on the row either way, and so are the
+    order and customer the body names. A ``Deferred`` event waits without using an attempt.
     """
     now = now or utcnow()
     event = session.execute(
@@ -201,14 +227,22 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
     if event.status not in ("processing", "received"):
         session.rollback()
         return event.status
+    payload: Any = None
     try:
-        _complete(event, _run(session, event, handlers), now)
+        payload = _parse(event)
+        result = _run(session, event, handlers, payload)
+        _identify(event, payload)
+        _complete(event, result, now)
         session.commit()
     except Exception as exc:  # recorded on the row; the drain job re-raises nothing it has recorded
         session.rollback()
         event = session.get(WebhookEvent, event_id)
         assert event is not None
-        if isinstance(exc, PERMANENT_ERRORS) or event.attempts + 1 >= max_attempts:
+        _identify(event, payload)
+        if isinstance(exc, Deferred):
+            event.error, event.status, event.next_attempt_at = str(exc)[:2000], "received", now + exc.delay
+            log.info("webhook %s (%s) deferred: %s", event.webhook_id, event.topic, exc)
+        elif isinstance(exc, PERMANENT_ERRORS) or event.attempts + 1 >= max_attempts:
             _give_up(event, exc)
         else:
             event.attempts += 1
@@ -231,8 +265,8 @@ def _give_up(event: WebhookEvent, exc: Exception) -> None:
     log.warning("webhook %s (%s) failed: %s", event.webhook_id, event.topic, event.error)
 
 
-def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler],
-         shops: dict[int, Shop | None] | None = None, payload: Any = _UNPARSED) -> str:
+def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler], payload: Any,
+         shops: dict[int, Shop | None] | None = None) -> str:
     handler = handlers.get(event.topic)
     if handler is None:
         return f"ignored: no handler for {event.topic}"
@@ -244,8 +278,6 @@ def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler],
         raise LookupError(f"shop {event.shop_domain} is gone")
     if not shop.active and event.topic not in COMPLIANCE_TOPICS:
         return "ignored: shop is uninstalled"
-    if payload is _UNPARSED:
-        payload = json.loads(event.body or "")
     return handler(session, shop, payload, event)
 
 

@@ -184,7 +184,8 @@ def redeemed(app, session, fake):
     reward = session.get(Reward, reward_id(session, "fixed_amount"))
     reward.expires_after_days = 30
     session.commit()
-    assert post(app.test_client(), "redeem", 5, {"reward_id": reward.id, "idempotency_key": "click-0006"}).status_code == 200
+    response = post(app.test_client(), "redeem", 5, {"reward_id": reward.id, "idempotency_key": "click-0006"})
+    assert response.status_code == 200
     return session.query(Redemption).one()
 
 

@@ -10,6 +10,8 @@ def test_defaults_need_nothing(tmp_path):
     assert settings["REDIS_URL"] is None
     assert settings["AUTO_MIGRATE"] is True
     assert settings["SHOPIFY_API_VERSION"] == "2026-10"
+    assert settings["WEBHOOK_BODY_RETENTION_DAYS"] == 30
+    assert load_settings({"WEBHOOK_BODY_RETENTION_DAYS": "7"})["WEBHOOK_BODY_RETENTION_DAYS"] == 7
 
 
 def test_production_refuses_to_start_without_secrets():
@@ -26,7 +28,8 @@ def test_postgres_urls_use_psycopg():
 
 
 @pytest.mark.parametrize(("name", "value"), [("INBOX_GRACE_SECONDS", "soon"), ("AUTO_MIGRATE", "maybe"),
-                                             ("LOYALTY_ENV", "staging")])
+                                             ("LOYALTY_ENV", "staging"), ("WEBHOOK_BODY_RETENTION_DAYS", "a month"),
+                                             ("WEBHOOK_BODY_RETENTION_DAYS", "0")])
 def test_malformed_settings_fail_fast(name, value):
     with pytest.raises(ConfigError):
         load_settings({name: value})
