@@ -44,25 +44,13 @@ DRAIN_FLAG_TTL = 300
 DRAIN_PROMISE = 0.25
 """Seconds a drain keeps claiming after it clears the drain flag (see the module docstring)."""
 DRAIN_POLL = 0.05
-_worker_app: Flask | None = None
 
 
 def _app() -> Flask:
-    """The current app, or (in an RQ worker) one built once from the environment."""
-    global _worker_app
-    if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined]
-    if _worker_app is None:
-        from loyalty_app import create_app
-
-        _worker_app = create_app()
-    return _worker_app
-
-
-def preload_app() -> None:
-    """Build the worker's app now (in the RQ parent), with no connection open, so forks inherit it."""
-    app = _app()
-    app.extensions["db"].dispose()
+    """The app in context: the CLI's, a request's, or the one ``webhooks.worker.Worker`` runs each job in."""
+    if not has_app_context():
+        raise RuntimeError("jobs run inside an app context: start workers with -w webhooks.worker.Worker")
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def schedule_drain(app: Flask) -> None:
