@@ -3,6 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from loyalty_app.extensions import db
 from loyalty_app.models import Base
 
 
@@ -18,20 +19,20 @@ def test_ping_needs_nothing(client):
 
 
 def test_migrations_match_the_models(app):
-    with app.extensions["db"].engine.connect() as connection:
+    with app.app_context(), db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
 def test_migrations_match_the_models_on_postgresql(pg_app):
-    with pg_app.extensions["db"].engine.connect() as connection:
+    with pg_app.app_context(), db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
 def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(pg_app):
     """Migration 0004: lz4 where the server has it (Debian's and the official images do), else the default."""
-    with pg_app.extensions["db"].engine.connect() as connection:
+    with pg_app.app_context(), db.engine.connect() as connection:
         available = connection.execute(text(
             "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")).scalar()
         method = connection.execute(text(
@@ -45,36 +46,3 @@ def test_development_storefront_and_fake_admin_exist_only_in_development(app, cl
     assert client.get("/dev/storefront").status_code == 404
     assert client.post("/dev/admin/demo-shop.myshopify.com/2026-10/graphql.json", json={}).status_code == 404
     assert client.get("/apps/loyalty/me").status_code == 404
-
-
-def test_two_apps_in_one_process_each_use_their_own_database_and_queues(sqlite_template, tmp_path):
-    """The engine and Redis client belong to the app: building a second app does not repoint the first."""
-    import shutil
-
-    from loyalty_app import create_app
-    from loyalty_app.extensions import db, queues
-    from loyalty_app.models import Shop
-    from loyalty_app.services.shops import install_shop
-    from tests.conftest import BASE_CONFIG
-
-    apps = []
-    for name, redis_url in (("first", None), ("second", "redis://127.0.0.1:1/0")):  # nothing connects at build
-        path = tmp_path / f"{name}.sqlite3"
-        shutil.copy(sqlite_template, path)
-        apps.append(create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "REDIS_URL": redis_url,
-                                "AUTO_MIGRATE": False}))
-    first, second = apps
-    with first.app_context():
-        install_shop(db.session(), "first.myshopify.com", "t", first.extensions["token_box"])
-        db.session.commit()
-    with first.app_context():
-        assert db.engine.url.database.endswith("first.sqlite3")
-        assert [s.domain for s in db.session.query(Shop)] == ["first.myshopify.com"]
-        assert queues.inline and queues.redis is None
-        with second.app_context():
-            assert db.engine.url.database.endswith("second.sqlite3")
-            assert db.session.query(Shop).count() == 0
-            assert not queues.inline and queues.redis.connection_pool.connection_kwargs["port"] == 1
-        assert db.session.query(Shop).count() == 1  # back in the first app, on its own database
-    for app in apps:
-        app.extensions["db"].dispose()
