@@ -86,7 +86,7 @@ def seed(database_url: str, members: int, big_entries: int) -> None:
         session.commit()
         session.execute(text("ANALYZE"))
         session.commit()
-    db.dispose()
+    app.extensions["db"].dispose()
 
 
 def signed_path(customer: int) -> str:

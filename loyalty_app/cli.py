@@ -4,18 +4,19 @@ from __future__ import annotations
 import json
 import sys
 from datetime import timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
 from . import ledger, migrate
 from .extensions import db
 from .models import Shop
-from .schemas import BalanceSchema
+from .currencies import is_currency
+from .schemas import BalanceSchema, ProgramSettingsSchema
 from .security import is_valid_shop_domain
 from .services import compliance, explain, members, shops, upkeep
 
@@ -64,17 +65,58 @@ def shop_install(domain: str, token: str, currency: str, scopes: str | None) -> 
     """Register DOMAIN with an access token and the default program."""
     if not is_valid_shop_domain(domain):
         raise click.BadParameter(f"{domain!r} is not a *.myshopify.com domain", param_hint="DOMAIN")
+    if not token.strip():
+        raise click.BadParameter("the access token is empty", param_hint="--token")
+    if not is_currency(currency):
+        raise click.BadParameter(f"{currency!r} is not an ISO 4217 currency code (e.g. USD, EUR, NOK)",
+                                 param_hint="--currency")
     session = _session()
-    shop = shops.install_shop(session, domain, token, current_app.extensions["token_box"],
+    shop = shops.install_shop(session, domain, token.strip(), current_app.extensions["token_box"],
                               scopes=scopes or current_app.config["SHOPIFY_SCOPES"], currency=currency.upper())
     session.commit()
     click.echo(f"installed {shop.domain} (shop id {shop.id})")
 
 
-@shop_cli.command("configure")
+def _describe(field: fields.Field) -> str:
+    """What a settings field accepts, for ``shop configure --help``."""
+    kinds = {fields.Boolean: "true|false", fields.Decimal: "number", fields.Integer: "whole number",
+             fields.List: "comma-separated list", fields.String: "text"}
+    kind = next((text for cls, text in kinds.items() if isinstance(field, cls)), "value")
+    for rule in field.validators:
+        if isinstance(rule, validate.OneOf):
+            kind = "|".join(map(str, rule.choices))
+        elif isinstance(rule, validate.Range):
+            kind += f", {'' if rule.min is None else rule.min}..{'' if rule.max is None else rule.max}"
+    if field.allow_none:
+        kind += ", or none"
+    default = field.load_default() if callable(field.load_default) else field.load_default
+    if isinstance(default, bool):
+        default = str(default).lower()
+    elif isinstance(default, list):
+        default = ",".join(map(str, default))
+    return f"{kind}; default {default if default is not None else 'none'}"
+
+
+def _settings_epilog() -> str:
+    """Every program setting with what it accepts, generated from the schema so it never falls behind."""
+    lines = [f"  {name}: {_describe(field)}" for name, field in ProgramSettingsSchema().fields.items()]
+    return "\b\nSettings (KEY for --set KEY=VALUE):\n" + "\n".join(lines)
+
+
+def _setting_value(key: str, value: str) -> Any:
+    """The raw value for the schema: none/null/empty clears, and list settings split on commas."""
+    value = value.strip()
+    if value.lower() in ("", "none", "null"):
+        return None
+    if isinstance(ProgramSettingsSchema().fields.get(key), fields.List):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+@shop_cli.command("configure", epilog=_settings_epilog())
 @click.argument("domain")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="A program setting, e.g. --set pending_days=14 --set credit_guest_orders=true.")
+              help="A program setting, e.g. --set pending_days=14 --set languages=en,nb (repeatable; listed below).")
 def shop_configure(domain: str, assignments: tuple[str, ...]) -> None:
     """Change a shop's program settings (validated; prints the settings in force)."""
     session = _session()
@@ -84,7 +126,7 @@ def shop_configure(domain: str, assignments: tuple[str, ...]) -> None:
         key, sep, value = assignment.partition("=")
         if not sep:
             raise click.BadParameter(f"{assignment!r} is not KEY=VALUE", param_hint="--set")
-        changes[key.strip()] = value.strip() if value.strip().lower() not in ("", "none", "null") else None
+        changes[key.strip()] = _setting_value(key.strip(), value)
     try:
         settings = shops.update_settings(shop, changes)
     except ValidationError as exc:
@@ -162,11 +204,10 @@ def loyalty_upkeep() -> None:
 
 @loyalty_cli.command("reconcile")
 @click.argument("domain")
-@click.option("--hours", default=48, show_default=True, help="How far back to look.")
+@click.option("--hours", default=48, show_default=True, type=click.IntRange(1, 24 * 60),
+              help="How far back to look, in hours (1 to 1440: Shopify lists 60 days of orders).")
 def loyalty_reconcile(domain: str, hours: int) -> None:
     """Catch up on orders changed in the last HOURS: payments, refunds, cancellations, edits (idempotent)."""
-    from datetime import timedelta
-
     from .connections import client_for
     from .models import utcnow
     from .services.reconcile import reconcile

@@ -1,16 +1,17 @@
-"""Process-wide resources (database, Redis, queues), bound to an app by ``init_app``.
+"""The app's resources (database, Redis, queues), created by ``init_app`` and kept in ``app.extensions``.
 
-Nothing connects at import time; the engine and Redis client are created when an app is
-configured, so tests and workers can build apps with their own settings.
+Nothing connects at import time, and nothing is held at module level: ``db`` and ``queues`` are
+stateless accessors that look up the app in context, so tests and workers can build several
+apps with their own settings in one process and each keeps its own engine and Redis client.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 from sqlalchemy import Engine, PoolProxiedConnection, create_engine, event
@@ -40,16 +41,11 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-class Database:
-    """Owns the engine and a thread-scoped session registry."""
+class DatabaseState:
+    """One app's engine(s) and thread-scoped session registry, kept in ``app.extensions["db"]``."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.autocommit_engine: Engine | None = None
-        self.session: scoped_session[Session] | None = None
-
-    def init_app(self, app: Flask) -> None:
-        url = app.config["DATABASE_URL"]
+    def __init__(self, url: str) -> None:
+        self.autocommit_engine: Engine | None
         if url.startswith("sqlite"):
             self.engine, self.autocommit_engine = _sqlite_engine(url), None
         else:
@@ -57,13 +53,7 @@ class Database:
             # Connections that stay in autocommit (no BEGIN/COMMIT round trips, nothing to reset on return)
             self.autocommit_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
                                                    pool_recycle=300, pool_size=2, max_overflow=8)
-        self.session = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
-        app.extensions["db"] = self
-
-        @app.teardown_appcontext
-        def _remove_session(_exc: BaseException | None) -> None:
-            if self.session is not None:
-                self.session.remove()
+        self.session: scoped_session[Session] = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
 
     @contextmanager
     def single_statement(self) -> Iterator[PoolProxiedConnection]:
@@ -74,7 +64,6 @@ class Database:
         error is discarded, not pooled. SQLite, which has one writer at a time, uses the
         thread's own session and commits it.
         """
-        assert self.engine is not None and self.session is not None, "Database.init_app was not called"
         if self.autocommit_engine is not None:
             connection = self.autocommit_engine.raw_connection()
             try:
@@ -97,26 +86,84 @@ class Database:
 
     def new_session(self) -> Session:
         """A session outside the thread registry, for code that manages its own lifetime."""
-        assert self.session is not None, "Database.init_app was not called"
         return self.session.session_factory()
 
 
-class Queues:
-    """RQ queues on Redis, or none at all: then jobs run inline (the embedded default)."""
+class Database:
+    """The current app's database (Flask-SQLAlchemy style): ``db.session()``, ``db.engine``, ``db.new_session()``.
 
-    def __init__(self) -> None:
-        self.redis: Redis | None = None
-        self.default: Queue | None = None
+    ``init_app`` builds the app's own engine and keeps it in ``app.extensions["db"]``; every
+    attribute here looks up the app in context, so two apps in one process never share one.
+    """
 
     def init_app(self, app: Flask) -> None:
-        url = app.config.get("REDIS_URL")
-        self.redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-        self.default = Queue("loyalty", connection=self.redis) if self.redis is not None else None
-        app.extensions["queues"] = self
+        state = DatabaseState(app.config["DATABASE_URL"])
+        app.extensions["db"] = state
+
+        @app.teardown_appcontext
+        def _remove_session(_exc: BaseException | None) -> None:
+            state.session.remove()
+
+    @staticmethod
+    def state() -> DatabaseState:
+        """The database of the app in context."""
+        return current_app.extensions["db"]  # type: ignore[no-any-return]
+
+    @property
+    def engine(self) -> Engine:
+        return self.state().engine
+
+    @property
+    def session(self) -> scoped_session[Session]:
+        return self.state().session
+
+    def single_statement(self) -> AbstractContextManager[PoolProxiedConnection]:
+        """See ``DatabaseState.single_statement``."""
+        return self.state().single_statement()
+
+    def new_session(self) -> Session:
+        """A session outside the thread registry, for code that manages its own lifetime."""
+        return self.state().new_session()
+
+    def dispose(self) -> None:
+        """Close every pooled connection of the app in context."""
+        self.state().dispose()
+
+
+class QueueState:
+    """One app's Redis connection and RQ queue, or none: then jobs run inline (the embedded default)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.redis: Redis | None = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+        self.default: Queue | None = Queue("loyalty", connection=self.redis) if self.redis is not None else None
 
     @property
     def inline(self) -> bool:
         return self.default is None
+
+
+class Queues:
+    """The current app's queues: ``queues.redis``, ``queues.default``, ``queues.inline``."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["queues"] = QueueState(app.config.get("REDIS_URL"))
+
+    @staticmethod
+    def state() -> QueueState:
+        """The queues of the app in context."""
+        return current_app.extensions["queues"]  # type: ignore[no-any-return]
+
+    @property
+    def redis(self) -> Redis | None:
+        return self.state().redis
+
+    @property
+    def default(self) -> Queue | None:
+        return self.state().default
+
+    @property
+    def inline(self) -> bool:
+        return self.state().inline
 
 
 db = Database()

@@ -15,7 +15,8 @@ class ProgramSettingsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    points_per_unit = fields.Decimal(load_default="1", validate=validate.Range(min=0), as_string=True)
+    # Points per unit of the shop's currency: 1,000 covers the most generous program in any currency.
+    points_per_unit = fields.Decimal(load_default="1", validate=validate.Range(min=0, max=1000), as_string=True)
     rounding = fields.String(load_default="floor", validate=validate.OneOf(ROUNDING_MODES))
     pending_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=365))
     expiry_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=120))

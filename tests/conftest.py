@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from loyalty_app import create_app
-from loyalty_app.extensions import db, queues
+from loyalty_app.extensions import db
 from loyalty_app.migrate import upgrade
 from loyalty_app.models import Base, Shop
 from loyalty_app.services.shops import install_shop
@@ -46,8 +46,7 @@ SHOP_DOMAIN = "demo-shop.myshopify.com"
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated SQLite file that each test copies."""
     path = tmp_path_factory.mktemp("template") / "loyalty.sqlite3"
-    create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": True})
-    db.dispose()
+    create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": True}).extensions["db"].dispose()
     return str(path)
 
 
@@ -61,7 +60,7 @@ def app(request: pytest.FixtureRequest, sqlite_template: str, tmp_path) -> Itera
     shutil.copy(sqlite_template, path)
     application = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{path}", "AUTO_MIGRATE": False})
     yield application
-    db.dispose()
+    application.extensions["db"].dispose()
 
 
 def _require(name: str) -> str:
@@ -89,7 +88,7 @@ def pg_url(worker_id: str) -> str:
     url = base.set(database=name).render_as_string(hide_password=False)
     application = create_app({**BASE_CONFIG, "DATABASE_URL": url, "AUTO_MIGRATE": False})
     upgrade(application)
-    db.dispose()
+    application.extensions["db"].dispose()
     return url
 
 
@@ -119,10 +118,10 @@ def redis_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def pg_redis_app(pg_url: str, redis_url: str) -> Iterator[Flask]:
     """The app on the real PostgreSQL and Redis (emptied first), as in production."""
     application = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "AUTO_MIGRATE": False})
-    _truncate()
-    queues.redis.flushdb()  # type: ignore[union-attr]
+    _truncate(application)
+    application.extensions["queues"].redis.flushdb()
     yield application
-    db.dispose()
+    application.extensions["db"].dispose()
 
 
 @pytest.fixture
@@ -135,9 +134,9 @@ def redis_shop(pg_redis_app: Flask) -> Shop:
         return created
 
 
-def _truncate() -> None:
+def _truncate(application: Flask) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with db.engine.begin() as conn:  # type: ignore[union-attr]
+    with application.extensions["db"].engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
@@ -145,9 +144,9 @@ def _truncate() -> None:
 def pg_app(pg_url: str) -> Iterator[Flask]:
     """The app on the real PostgreSQL, tables emptied first; jobs inline unless a test adds Redis."""
     application = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "AUTO_MIGRATE": False})
-    _truncate()
+    _truncate(application)
     yield application
-    db.dispose()
+    application.extensions["db"].dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """``flask --app app webhooks …``: the on-call engineer's view of the inbox."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -17,8 +19,10 @@ webhooks_cli = AppGroup("webhooks", help="The webhook inbox: status, sweep, drai
 @webhooks_cli.command("status")
 def status() -> None:
     """Count inbox events by status."""
-    rows = db.session.execute(  # type: ignore[union-attr]
-        select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status).order_by(WebhookEvent.status))
+    rows = db.session.execute(
+        select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status).order_by(WebhookEvent.status)).all()
+    if not rows:
+        click.echo("the inbox is empty: no webhook has been received")
     for name, count in rows:
         click.echo(f"{name}: {count}")
 
@@ -38,10 +42,21 @@ def drain() -> None:
 @webhooks_cli.command("retry")
 @click.argument("event_ids", nargs=-1, type=int, required=True)
 def retry(event_ids: tuple[int, ...]) -> None:
-    """Put failed events back in the queue (after fixing what failed them)."""
-    session = db.session()  # type: ignore[misc]
+    """Put failed events back in the queue (after fixing what failed them); unknown ids change nothing."""
+    session = db.session()
+    statuses = dict(session.execute(select(WebhookEvent.id, WebhookEvent.status)
+                                    .where(WebhookEvent.id.in_(event_ids))).all())
+    unknown = sorted(set(event_ids) - set(statuses))
+    if unknown:
+        session.rollback()
+        click.echo(f"no webhook event with id {', '.join(map(str, unknown))}; nothing requeued", err=True)
+        sys.exit(1)
+    for event_id in sorted(set(event_ids)):
+        if statuses[event_id] != "failed":
+            click.echo(f"event {event_id} is {statuses[event_id]}, not failed: left as it is")
     result = session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(event_ids), WebhookEvent.status == "failed")
                              .values(status="received", next_attempt_at=None, attempts=0))
     session.commit()
     click.echo(f"requeued {result.rowcount} event(s)")
-    jobs.schedule_drain(current_app)  # type: ignore[arg-type]
+    if result.rowcount:
+        jobs.schedule_drain(current_app)  # type: ignore[arg-type]

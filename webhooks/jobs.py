@@ -44,25 +44,13 @@ DRAIN_FLAG_TTL = 300
 DRAIN_PROMISE = 0.25
 """Seconds a drain keeps claiming after it clears the drain flag (see the module docstring)."""
 DRAIN_POLL = 0.05
-_worker_app: Flask | None = None
 
 
 def _app() -> Flask:
-    """The current app, or (in an RQ worker) one built once from the environment."""
-    global _worker_app
-    if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined]
-    if _worker_app is None:
-        from loyalty_app import create_app
-
-        _worker_app = create_app()
-    return _worker_app
-
-
-def preload_app() -> None:
-    """Build the worker's app now (in the RQ parent), with no connection open, so forks inherit it."""
-    app = _app()
-    app.extensions["db"].dispose()
+    """The app in context: the CLI's, a request's, or the one ``webhooks.worker.Worker`` runs each job in."""
+    if not has_app_context():
+        raise RuntimeError("jobs run inside an app context: start workers with -w webhooks.worker.Worker")
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def schedule_drain(app: Flask) -> None:
@@ -71,6 +59,7 @@ def schedule_drain(app: Flask) -> None:
     Raises if Redis is unreachable; the caller decides (the receiver still acknowledges,
     because the event is already in the inbox and the sweeper will find it).
     """
+    queues = app.extensions["queues"]
     if queues.inline:
         run_drain(app)
         return
@@ -102,7 +91,7 @@ class DrainScheduler:
         if asked < self._covered_until:
             return
         schedule_drain(self._app)
-        if not queues.inline:
+        if not self._app.extensions["queues"].inline:
             self._covered_until = asked + DRAIN_PROMISE
 
 
@@ -112,11 +101,11 @@ def run_drain(app: Flask) -> int:
     A drain that finds work first makes sure another drain is queued, so a backlog spreads
     over every free worker (claims use SKIP LOCKED, so drains never take the same event).
     """
-    session = db.new_session()
+    session = app.extensions["db"].new_session()
     total = 0
     try:
         while ids := inbox.claim(session, app.config["INBOX_BATCH_SIZE"]):
-            if not queues.inline:
+            if not app.extensions["queues"].inline:
                 schedule_drain(app)
             inbox.process_batch(session, ids, HANDLERS, app.config["INBOX_MAX_ATTEMPTS"])
             schedule_standings(app, ledger.committed_members(session))
@@ -131,6 +120,7 @@ def schedule_standings(app: Flask, member_ids: set[int]) -> None:
 
     Without Redis (the embedded default) nothing is mirrored: the widget asks the app proxy.
     """
+    queues = app.extensions["queues"]
     if not member_ids or queues.inline or not app.config["STANDINGS_SYNC"]:
         return
     assert queues.redis is not None and queues.default is not None

@@ -1,7 +1,8 @@
 """The RQ worker class: ``rq worker -w webhooks.worker.Worker loyalty``.
 
 RQ forks a work horse per job. Building the app in each one costs about 300 ms, so this worker
-builds it once in the parent, before any fork, and every work horse inherits it.
+builds it once in the parent, before any fork, and every work horse inherits it; each job runs
+inside that app's context, which is how jobs find their database and Redis.
 """
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from typing import Any
 
 import rq
 
-from . import jobs
+from .worker_app import worker_app
 
 
 class Worker(rq.Worker):
-    """An RQ worker whose work horses inherit an app built once."""
+    """An RQ worker whose work horses inherit an app built once and run each job in its context."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        jobs.preload_app()
+        self.app = worker_app()
+
+    def perform_job(self, *args: Any, **kwargs: Any) -> bool:
+        """Run the job inside the app's context (popped afterwards, which returns its session)."""
+        with self.app.app_context():
+            return super().perform_job(*args, **kwargs)

@@ -25,20 +25,20 @@ def test_ping_needs_nothing(client):
 
 
 def test_migrations_match_the_models(app):
-    with db.engine.connect() as connection:  # type: ignore[union-attr]
+    with app.app_context(), db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
 def test_migrations_match_the_models_on_postgresql(pg_app):
-    with db.engine.connect() as connection:  # type: ignore[union-attr]
+    with pg_app.app_context(), db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
 
 
 def test_inbox_bodies_are_compressed_with_lz4_on_postgresql(pg_app):
     """Migration 0004: lz4 where the server has it (Debian's and the official images do), else the default."""
-    with db.engine.connect() as connection:  # type: ignore[union-attr]
+    with pg_app.app_context(), db.engine.connect() as connection:
         available = connection.execute(text(
             "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")).scalar()
         method = connection.execute(text(
@@ -63,6 +63,6 @@ def test_development_fake_admin_reports_codes_unused_as_shopify_would(sqlite_tem
     query, variables = document("DiscountUsage"), {"id": "gid://shopify/DiscountCodeNode/1"}
     answer = dev.test_client().post("/dev/admin/demo-shop.myshopify.com/2026-10/graphql.json",
                                     json={"query": query, "variables": variables}).get_json()
-    db.dispose()
+    dev.extensions["db"].dispose()
     assert answer_errors(query, variables, answer["data"]) == []
     assert answer["data"]["codeDiscountNode"]["codeDiscount"]["asyncUsageCount"] == 0

@@ -116,3 +116,103 @@ def test_lookups_in_an_unknown_shop_exit_1(runner, shop):
                  ["shop", "configure", "nobody.myshopify.com", "--set", "pending_days=1"]):
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and "no shop nobody.myshopify.com" in result.output, args
+
+
+def test_shop_install_refuses_an_unknown_currency(runner, session):
+    for currency in ("XYZ", "EURO", "E1", "", "XXX"):
+        result = runner.invoke(args=["shop", "install", SHOP_DOMAIN, "--token", "t", "--currency", currency])
+        assert result.exit_code == 2, (currency, result.output)
+        assert "ISO 4217" in result.output
+    assert session.query(Shop).count() == 0
+    assert runner.invoke(args=["shop", "install", SHOP_DOMAIN, "--token", "t", "--currency", "sek"]).exit_code == 0
+    assert session.query(Shop).one().currency == "SEK"
+
+
+def test_shop_install_refuses_an_empty_token(runner, session):
+    for token in ("", "   "):
+        result = runner.invoke(args=["shop", "install", SHOP_DOMAIN, "--token", token])
+        assert result.exit_code == 2 and "access token is empty" in result.output, result.output
+    assert session.query(Shop).count() == 0
+
+
+def test_configure_refuses_absurd_rates(runner, session, shop):
+    before = dict(shop.settings)
+    for bad in ("points_per_unit=1e9", "points_per_unit=1001", "points_per_unit=-1", "points_per_unit=nan",
+                "points_per_unit=Infinity"):
+        result = runner.invoke(args=["shop", "configure", SHOP_DOMAIN, "--set", bad])
+        assert result.exit_code == 2 and "points_per_unit" in result.output, (bad, result.output)
+    session.expire_all()
+    assert session.get(Shop, shop.id).settings == before
+    assert runner.invoke(args=["shop", "configure", SHOP_DOMAIN, "--set", "points_per_unit=1000"]).exit_code == 0
+
+
+def _as_text(value):
+    """A setting's value as typed after --set KEY=."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def test_configure_sets_every_setting_languages_included(runner, session, shop):
+    from loyalty_app.schemas import ProgramSettingsSchema
+
+    chosen = {"points_per_unit": "3", "rounding": "ceil", "pending_days": "7", "expiry_months": "12",
+              "tier_basis": "spend", "tier_window": "calendar_year", "earn_on": "orders/create",
+              "include_test_orders": "true", "credit_guest_orders": "true", "tier_tags": "true",
+              "birthday_source": "tag", "birthday_metafield": "custom.birthday", "languages": "en, nb,sv"}
+    # Every field of the schema goes through --set, a setting added later included (at its default).
+    defaults = ProgramSettingsSchema().load({}).to_json()
+    values = {name: chosen.get(name, _as_text(defaults[name])) for name in ProgramSettingsSchema().fields}
+    args = ["shop", "configure", SHOP_DOMAIN]
+    for key, value in values.items():
+        args += ["--set", f"{key}={value}"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert {name: _as_text(printed[name]) for name in chosen} == {**chosen, "languages": "en,nb,sv"}
+    session.expire_all()
+    assert session.get(Shop, shop.id).settings["languages"] == ["en", "nb", "sv"]
+
+
+def test_configure_help_lists_every_setting(runner):
+    from loyalty_app.schemas import ProgramSettingsSchema
+
+    result = runner.invoke(args=["shop", "configure", "--help"])
+    assert result.exit_code == 0
+    for name in ProgramSettingsSchema().fields:
+        assert f"  {name}: " in result.output, name
+    assert "points_per_unit: number, 0..1000; default 1" in result.output
+    assert "rounding: floor|half_up|ceil; default floor" in result.output
+    assert "languages: comma-separated list; default en" in result.output
+
+
+def test_reconcile_refuses_a_negative_or_zero_window(runner, shop):
+    for hours in ("-5", "0", "100000"):
+        result = runner.invoke(args=["loyalty", "reconcile", SHOP_DOMAIN, "--hours", hours])
+        assert result.exit_code == 2 and "--hours" in result.output, (hours, result.output)
+
+
+def test_webhooks_status_says_when_the_inbox_is_empty(runner, deliver, shop):
+    empty = runner.invoke(args=["webhooks", "status"])
+    assert empty.exit_code == 0 and "the inbox is empty" in empty.output
+    deliver("orders/paid", b'{"id": 1, "subtotal')
+    result = runner.invoke(args=["webhooks", "status"])
+    assert result.exit_code == 0 and result.output == "failed: 1\n"
+
+
+def test_webhooks_retry_refuses_unknown_event_ids(runner, deliver, session, shop):
+    from loyalty_app.models import WebhookEvent
+
+    deliver("orders/paid", b'{"id": 1, "subtotal')
+    [event] = session.query(WebhookEvent).all()
+    assert event.status == "failed"
+    result = runner.invoke(args=["webhooks", "retry", str(event.id), "999999"])
+    assert result.exit_code == 1 and "no webhook event with id 999999" in result.output, result.output
+    session.expire_all()
+    assert session.get(WebhookEvent, event.id).status == "failed"  # nothing requeued
+    retried = runner.invoke(args=["webhooks", "retry", str(event.id)])
+    assert retried.exit_code == 0 and "requeued 1 event(s)" in retried.output, retried.output

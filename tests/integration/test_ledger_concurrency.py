@@ -31,7 +31,7 @@ def test_concurrent_earns_redeems_and_replays(pg_app):
     lock = threading.Lock()
 
     def worker(n: int) -> None:
-        session = db.new_session()
+        session = pg_app.extensions["db"].new_session()
         try:
             barrier.wait()
             for r in range(ROUNDS):
@@ -57,7 +57,7 @@ def test_concurrent_earns_redeems_and_replays(pg_app):
         thread.join()
     assert errors == []
 
-    session = db.new_session()
+    session = pg_app.extensions["db"].new_session()
     member = session.get(Member, member_id)
     earned = (THREADS // 2) * ROUNDS * 10
     assert session.query(LedgerEntry).filter_by(kind="earn").count() == (THREADS // 2) * ROUNDS

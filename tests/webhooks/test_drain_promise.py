@@ -77,4 +77,4 @@ def test_deliveries_within_the_window_enqueue_one_drain(pg_redis_app, redis_shop
     client = pg_redis_app.test_client()
     for order in range(1, 6):
         assert post_webhook(client, "orders/paid", simple_order(order, 5, "10.00")).status_code == 200
-    assert queues.default.count == 1
+    assert pg_redis_app.extensions["queues"].default.count == 1
