@@ -5,6 +5,7 @@ import copy
 import itertools
 import json
 import os
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,18 @@ def simple_refund(refund_id: int, order_id: int, subtotal: str, tax: str = "0.00
     item["line_item"]["gift_card"] = False
     refund["refund_line_items"] = [item]
     return refund
+
+
+def simple_customer(state: str = "enabled", created_at: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Shopify's sample customer (``customers/create|update|enable``) with its account state and creation time.
+
+    ``created_at`` defaults to now, so the customer is newer than any shop installed before the call.
+    """
+    customer = payload("rest-2026-07/customer_207119551.json")
+    customer["state"] = state
+    customer["created_at"] = created_at or datetime.now(timezone.utc).isoformat()
+    customer.update(extra)
+    return customer
 
 
 def cancelled_order(order_id: int) -> dict[str, Any]:
