@@ -5,11 +5,11 @@ import copy
 import itertools
 import json
 import os
-from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from loyalty_app.models import utcnow
 from loyalty_app.security import webhook_hmac
 
 # The repository is cloned with shared/ beside it (locally and in CI).
@@ -69,18 +69,6 @@ def simple_refund(refund_id: int, order_id: int, subtotal: str, tax: str = "0.00
     return refund
 
 
-def simple_customer(state: str = "enabled", created_at: str | None = None, **extra: Any) -> dict[str, Any]:
-    """Shopify's sample customer (``customers/create|update|enable``) with its account state and creation time.
-
-    ``created_at`` defaults to now, so the customer is newer than any shop installed before the call.
-    """
-    customer = payload("rest-2026-07/customer_207119551.json")
-    customer["state"] = state
-    customer["created_at"] = created_at or datetime.now(timezone.utc).isoformat()
-    customer.update(extra)
-    return customer
-
-
 def cancelled_order(order_id: int) -> dict[str, Any]:
     """Shopify's sample ``orders/cancelled`` body for another order id."""
     order = payload("rest-2026-07/order_450789469_cancel.json")
@@ -122,3 +110,15 @@ def proxy_query(customer_id: int | None, *, secret: str = "test-api-secret-01234
     params = [("shop", shop), ("logged_in_customer_id", "" if customer_id is None else str(customer_id)),
               ("path_prefix", "/apps/loyalty"), ("timestamp", str(int(time.time()) if timestamp is None else timestamp))]
     return params + [("signature", proxy_signature(secret, params))]
+
+
+def simple_customer(state: str = "enabled", created_at: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Shopify's sample customer (``customers/create|update|enable``) with its account state and creation time.
+
+    ``created_at`` defaults to now, so the customer is newer than any shop installed before the call.
+    """
+    customer = payload("rest-2026-07/customer_207119551.json")
+    customer["state"] = state
+    customer["created_at"] = created_at or utcnow().isoformat()
+    customer.update(extra)
+    return customer
