@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from loyalty_app.models import utcnow
 from loyalty_app.security import webhook_hmac
 
 # Shopify's published material, copied into the repository (provenance in its README.md).
@@ -151,3 +152,15 @@ def proxy_query(customer_id: int | None, *, secret: str = "test-api-secret-01234
     params = [("shop", shop), ("logged_in_customer_id", "" if customer_id is None else str(customer_id)),
               ("path_prefix", "/apps/loyalty"), ("timestamp", str(int(time.time()) if timestamp is None else timestamp))]
     return params + [("signature", proxy_signature(secret, params))]
+
+
+def simple_customer(state: str = "enabled", created_at: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Shopify's sample customer (``customers/create|update|enable``) with its account state and creation time.
+
+    ``created_at`` defaults to now, so the customer is newer than any shop installed before the call.
+    """
+    customer = payload("rest-2026-07/customer_207119551.json")
+    customer["state"] = state
+    customer["created_at"] = created_at or utcnow().isoformat()
+    customer.update(extra)
+    return customer

@@ -54,7 +54,8 @@ def order_cancelled(session: Session, shop: Shop, payload: Any, event: WebhookEv
 
 
 def customer_changed(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    return customers.sync_customer(session, shop, payload)
+    """customers/create, /update and /enable: the topic tells whether an account is being created."""
+    return customers.sync_customer(session, shop, payload, event.topic)
 
 
 def app_uninstalled(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
@@ -81,6 +82,7 @@ HANDLERS: dict[str, Handler] = {
     "refunds/create": refund_created,
     "customers/create": customer_changed,
     "customers/update": customer_changed,
+    "customers/enable": customer_changed,
     "app/uninstalled": app_uninstalled,
     "customers/data_request": customer_data_request,
     "customers/redact": customer_redact,

@@ -38,3 +38,21 @@ def action_bucket(limit: ActionLimit, now: datetime) -> str | None:
     if limit.kind == "per_year":
         return str(now.year)
     return None
+
+
+def signup_earned(topic: str, account_state: str | None, customer_created_at: datetime | None,
+                  installed_at: datetime) -> bool:
+    """Whether a customer webhook is the customer getting an account, which the signup bonus pays for.
+
+    ``customers/enable`` is an account being activated: an accepted classic invite, an account made at
+    checkout, or (since October 2026) a first sign-in to new customer accounts. ``customers/create`` is
+    one only when the customer arrives with an account (``state`` enabled: the classic sign-up form);
+    a profile made by a guest checkout, an import or the admin has none. ``customers/update`` never is.
+    A customer the shop had before it installed the app never earns it, nor one whose creation
+    time is unknown. See README, "Signup bonus", for the sources.
+    """
+    if customer_created_at is None or customer_created_at < installed_at:
+        return False
+    if topic == "customers/enable":
+        return True
+    return topic == "customers/create" and account_state == "enabled"

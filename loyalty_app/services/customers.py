@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import EarningRule, Shop, utcnow
+from ..program.actions import signup_earned
 from .actions import award_action
 from .members import enrol
 from .orders import credit_guest_orders
-from .payloads import PayloadError, parse_email, parse_id
+from .payloads import PayloadError, parse_datetime, parse_email, parse_id
 from .shops import program_settings
 
 _BIRTHDAY_TAG = re.compile(r"^birthday[:=](\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
@@ -26,6 +27,8 @@ class CustomerFacts:
     first_name: str | None
     last_name: str | None
     birthday: date | None
+    state: str | None  # the classic account state: disabled, invited, enabled or declined
+    created_at: datetime | None
 
 
 def _birthday(payload: dict[str, Any], source: str, metafield: str) -> date | None:
@@ -53,22 +56,35 @@ def customer_facts(payload: Any, birthday_source: str, birthday_metafield: str) 
     """Read a customer webhook body."""
     if not isinstance(payload, dict):
         raise PayloadError("a customer payload must be a JSON object")
+    state = payload.get("state")
     return CustomerFacts(parse_id(payload, "id"), parse_email(payload.get("email")), payload.get("first_name"),
-                         payload.get("last_name"), _birthday(payload, birthday_source, birthday_metafield))
+                         payload.get("last_name"), _birthday(payload, birthday_source, birthday_metafield),
+                         state if isinstance(state, str) else None, parse_datetime(payload.get("created_at")))
 
 
-def sync_customer(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
-    """Enrol or update a member; a new member gets the signup bonus and any guest orders' points."""
+def _signup_active(session: Session, shop: Shop) -> bool:
+    """Whether the shop runs a signup bonus at all."""
+    return session.execute(select(EarningRule.id).where(
+        EarningRule.shop_id == shop.id, EarningRule.action == "signup", EarningRule.active.is_(True))).first() is not None
+
+
+def sync_customer(session: Session, shop: Shop, payload: Any, topic: str, now: datetime | None = None) -> str:
+    """Enrol or update a member from a customer webhook; credit any guest orders of theirs.
+
+    The signup bonus is paid once, when the event is the customer getting an account
+    (``program.actions.signup_earned``). The caller commits.
+    """
     now = now or utcnow()
     settings = program_settings(shop)
     facts = customer_facts(payload, settings.birthday_source, settings.birthday_metafield)
     member, created = enrol(session, shop, facts.customer_id, email=facts.email, first_name=facts.first_name,
                             last_name=facts.last_name, birthday=facts.birthday)
     notes = ["enrolled" if created else "updated"]
-    has_signup = session.execute(select(EarningRule.id).where(
-        EarningRule.shop_id == shop.id, EarningRule.action == "signup", EarningRule.active.is_(True))).first()
-    if has_signup and award_action(session, shop, member, "signup", now=now) is not None and created:
-        notes.append("signup bonus")
+    if signup_earned(topic, facts.state, facts.created_at, shop.installed_at) and _signup_active(session, shop):
+        lifetime = member.lifetime
+        award_action(session, shop, member, "signup", now=now)
+        if member.lifetime != lifetime:  # a replay, or a second way of saying it, posts nothing
+            notes.append("signup bonus")
     guest_points = credit_guest_orders(session, shop, member, now)
     if guest_points:
         notes.append(f"guest orders {guest_points}")

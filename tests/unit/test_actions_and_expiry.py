@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from loyalty_app.program.actions import ActionLimit, action_allowed, action_bucket
+from loyalty_app.program.actions import ActionLimit, action_allowed, action_bucket, signup_earned
 from loyalty_app.program.expiry import add_months, expiry_due
 
 NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
@@ -49,3 +49,22 @@ def test_expiry_due():
     assert not expiry_due(last, 7, 10, NOW)
     assert not expiry_due(last, 6, 0, NOW)
     assert not expiry_due(last, None, 10, NOW)
+
+
+INSTALLED = datetime(2026, 11, 1, tzinfo=timezone.utc)
+AFTER, BEFORE = INSTALLED + timedelta(days=3), INSTALLED - timedelta(days=3)
+
+
+@pytest.mark.parametrize(("topic", "state", "created_at", "earned"), [
+    ("customers/create", "enabled", AFTER, True),      # classic sign-up form: created with an account
+    ("customers/create", "disabled", AFTER, False),    # guest checkout, import, admin: a profile, no account
+    ("customers/create", "invited", AFTER, False),     # invited, not yet accepted
+    ("customers/enable", "enabled", AFTER, True),      # invite accepted, or first sign-in
+    ("customers/update", "enabled", AFTER, False),     # an update is never an account being created
+    ("customers/create", "enabled", BEFORE, False),    # the shop's customer before the app came
+    ("customers/enable", "enabled", BEFORE, False),
+    ("customers/enable", "enabled", None, False),      # creation time unknown: the safe side
+    ("customers/create", "enabled", INSTALLED, True),
+])
+def test_signup_earned(topic, state, created_at, earned):
+    assert signup_earned(topic, state, created_at, INSTALLED) is earned

@@ -18,7 +18,7 @@ from loyalty_app.program.reversal import reversal_target
 from loyalty_app.services.members import find_member
 from loyalty_app.services.shops import install_shop
 from tests.conftest import BASE_CONFIG, SHOP_DOMAIN
-from tests.helpers import cancelled_order, payload, post_webhook, simple_order, simple_refund
+from tests.helpers import cancelled_order, post_webhook, simple_customer, simple_order, simple_refund
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CUSTOMERS = 12
@@ -31,8 +31,7 @@ def build_events(rng: random.Random) -> tuple[list[tuple[str, str, dict]], dict[
     events: list[tuple[str, str, dict]] = []
     expected = {c: 100 for c in range(1, CUSTOMERS + 1)}  # the signup bonus
     for c in expected:
-        customer = payload("rest-2026-07/customer_207119551.json")
-        customer.update(id=c, email=f"c{c}@example.com")
+        customer = simple_customer(state="enabled", id=c, email=f"c{c}@example.com")  # signed up with an account
         events.append(("customers/create", f"cust-{c}", customer))
     for o in range(1, ORDERS + 1):
         customer = rng.randint(1, CUSTOMERS)

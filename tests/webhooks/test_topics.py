@@ -6,7 +6,7 @@ from loyalty_app.models import (
 )
 from loyalty_app.services import inbox
 from loyalty_app.services.members import find_member
-from tests.helpers import cancelled_order, payload, simple_order, simple_refund
+from tests.helpers import cancelled_order, payload, simple_customer, simple_order, simple_refund
 from webhooks.handlers import HANDLERS
 
 
@@ -50,7 +50,7 @@ def test_orders_create_earns_only_when_configured_and_paid(deliver, session, sho
 
 
 def test_customer_create_enrols_with_signup_bonus(deliver, session, shop):
-    customer = payload("rest-2026-07/customer_207119551.json")
+    customer = simple_customer(state="enabled")  # signed up on the storefront after the app was installed
     deliver("customers/create", customer)
     deliver("customers/update", dict(customer, first_name="Roberta"))
     member = find_member(session, shop.id, customer["id"])
@@ -72,7 +72,7 @@ def test_guest_order_credited_when_customer_signs_up(deliver, session, shop):
     shop.settings = {**shop.settings, "credit_guest_orders": True}
     session.commit()
     deliver("orders/paid", simple_order(9, None, "80.00", email="bob.norman@mail.example.com"))
-    deliver("customers/create", payload("rest-2026-07/customer_207119551.json"))
+    deliver("customers/create", simple_customer(state="enabled"))
     assert results(session)[-1][2] == "enrolled, signup bonus, guest orders 80"
 
 
