@@ -19,7 +19,7 @@ def test_member_opens_panel_redeems_and_sees_the_code(page, artifacts):
     assert panel.is_visible() and launcher.get_attribute("aria-expanded") == "true"
     assert page.locator("[data-lty-me-balance]").inner_text() == "1244 points"
     assert "Silver" in page.locator(".lty-tier").inner_text()
-    assert "256 more to Gold" in panel.inner_text()
+    assert "356 more to Gold" in panel.inner_text()
     assert page.evaluate("document.activeElement.hasAttribute('data-lty-close')")
 
     page.screenshot(path=str(artifacts / "widget-open.png"))
