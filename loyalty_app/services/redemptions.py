@@ -13,7 +13,7 @@ from .. import ledger
 from ..models import Redemption, Reward, Shop, utcnow
 from ..program.orders import OrderFacts
 from ..shopify.client import AdminClient
-from ..shopify.discounts import CodeRequest, deactivate_code, new_code, usage_count
+from ..shopify.discounts import CodeRequest, deactivate_code, new_code, ours, usage_count
 from ..shopify.errors import ShopifyError
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ def mark_codes_used(session: Session, shop: Shop, order: OrderFacts, now: dateti
     then the redemption (the order ``expire_codes`` takes them in), so a concurrent expiry either
     sees the code used or has settled it first. Leaves the commit to the caller.
     """
-    names = {code.upper() for code in order.discount_codes}
-    if not names:
+    names = ours(order.discount_codes)
+    if not names:  # most orders: no code, or only the merchant's own
         return 0
     matched = session.execute(select(Redemption.id, Redemption.member_id).where(
         Redemption.shop_id == shop.id, Redemption.code.in_(sorted(names)), Redemption.state == "active",
