@@ -110,7 +110,8 @@ def _drop_bodies(session: Session, shop: Shop, customer_id: int, order_ids: set[
     topics that name someone and to bodies still stored, which the retention window
     (``WEBHOOK_BODY_RETENTION_DAYS``) keeps to the last few weeks:
 
-    - rows processed before the drain filled the ids: their bodies are parsed and matched here;
+    - rows the drain never read: processed before it recorded ids, or stored as ``ignored`` (an
+      uninstalled shop); their bodies are parsed and matched here;
     - events still waiting to be processed: their bodies are needed (the points they carry would
       be lost without them), so the redaction waits instead: it raises ``Deferred`` and the inbox
       tries it again shortly, after those events are processed, and then drops their bodies too.

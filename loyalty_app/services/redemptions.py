@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import ledger
 from ..models import Redemption, Reward, Shop, utcnow
 from ..program.orders import OrderFacts
 from ..shopify.client import AdminClient
-from ..shopify.discounts import CodeRequest, deactivate_code, new_code, usage_count
+from ..shopify.discounts import CodeRequest, deactivate_code, new_code, ours, usage_count
 from ..shopify.errors import ShopifyError
 
 log = logging.getLogger(__name__)
@@ -27,15 +27,16 @@ def mark_codes_used(session: Session, shop: Shop, order: OrderFacts, now: dateti
 
     Called for ``orders/create``, ``orders/paid`` and ``orders/updated`` alike, whatever the shop
     earns on, so a used code is known as soon as any of them arrives and its points never come
-    back at expiry. Codes compare case-insensitively, as Shopify applies them. Locks the member,
+    back at expiry. Codes compare case-insensitively, as Shopify applies them (ours are stored
+    upper-case, so the lookup uses the shop's unique code index). Locks the member,
     then the redemption (the order ``expire_codes`` takes them in), so a concurrent expiry either
     sees the code used or has settled it first. Leaves the commit to the caller.
     """
-    names = {code.upper() for code in order.discount_codes}
-    if not names:
+    names = ours(order.discount_codes)
+    if not names:  # most orders: no code, or only the merchant's own
         return 0
     matched = session.execute(select(Redemption.id, Redemption.member_id).where(
-        Redemption.shop_id == shop.id, func.upper(Redemption.code).in_(names), Redemption.state == "active",
+        Redemption.shop_id == shop.id, Redemption.code.in_(sorted(names)), Redemption.state == "active",
     )).all()
     for member_id in sorted({member_id for _, member_id in matched}):
         ledger.lock_member(session, member_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -12,12 +13,18 @@ from .errors import ShopifyError
 
 # No 0/O, 1/I/L: a code read aloud or typed from a receipt is unambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_PREFIX = "LOYAL-"
 
 
-def new_code(prefix: str = "LOYAL") -> str:
+def new_code() -> str:
     """An unguessable, readable code such as ``LOYAL-7KQ3-M9XD`` (8 symbols: about 40 bits)."""
     symbols = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-    return f"{prefix}-{symbols[:4]}-{symbols[4:]}"
+    return f"{CODE_PREFIX}{symbols[:4]}-{symbols[4:]}"
+
+
+def ours(codes: Iterable[str]) -> set[str]:
+    """The codes, upper-cased as we store them, that this app could have made (the merchant's own are not)."""
+    return {code.upper() for code in codes if code.upper().startswith(CODE_PREFIX)}
 
 
 def customer_gid(customer_id: int) -> str:

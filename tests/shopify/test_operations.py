@@ -37,6 +37,7 @@ def test_codes_are_readable_and_unguessable():
     codes = {discounts.new_code() for _ in range(500)}
     assert len(codes) == 500
     assert all(re.fullmatch(r"LOYAL-[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}", c) for c in codes)
+    assert discounts.ours(["loyal-aaaa-bbbb", "TENOFF", "LOYALTY10"]) == {"LOYAL-AAAA-BBBB"}
 
 
 def test_fixed_amount_code_for_one_customer(fake, client):
