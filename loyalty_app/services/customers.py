@@ -14,7 +14,7 @@ from ..program.actions import signup_earned
 from .actions import award_action
 from .members import enrol
 from .orders import credit_guest_orders
-from .payloads import PayloadError, parse_datetime, parse_email, parse_id
+from .payloads import customer_fields, parse_email
 from .shops import program_settings
 
 _BIRTHDAY_TAG = re.compile(r"^birthday[:=](\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
@@ -53,13 +53,10 @@ def _birthday(payload: dict[str, Any], source: str, metafield: str) -> date | No
 
 
 def customer_facts(payload: Any, birthday_source: str, birthday_metafield: str) -> CustomerFacts:
-    """Read a customer webhook body."""
-    if not isinstance(payload, dict):
-        raise PayloadError("a customer payload must be a JSON object")
-    state = payload.get("state")
-    return CustomerFacts(parse_id(payload, "id"), parse_email(payload.get("email")), payload.get("first_name"),
-                         payload.get("last_name"), _birthday(payload, birthday_source, birthday_metafield),
-                         state if isinstance(state, str) else None, parse_datetime(payload.get("created_at")))
+    """Read a customer webhook body (validated by ``payloads.CustomerSchema``)."""
+    data = customer_fields(payload)
+    return CustomerFacts(data["id"], parse_email(data["email"]), data["first_name"], data["last_name"],
+                         _birthday(data, birthday_source, birthday_metafield), data["state"], data["created_at"])
 
 
 def _signup_active(session: Session, shop: Shop) -> bool:

@@ -260,13 +260,35 @@ class RefundSchema(_Base):
         return RefundFacts(data["id"], data["order_id"], tuple(lines), discrepancy, money, currency, max(ZERO, shipping))
 
 
+class CustomerSchema(_Base):
+    """The bare customer resource of ``customers/create|update|enable``: who, and whether they have an account.
+
+    ``tags`` and ``metafields`` stay raw: where a birthday is read from is the shop's setting.
+    """
+
+    id = Id(required=True)
+    email = fields.String(load_default=None, allow_none=True)
+    first_name = fields.String(load_default=None, allow_none=True)
+    last_name = fields.String(load_default=None, allow_none=True)
+    state = fields.String(load_default=None, allow_none=True)
+    created_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    tags = fields.Raw(load_default=None, allow_none=True)
+    metafields = fields.List(fields.Dict(), load_default=list, allow_none=True)
+
+
 _order_schema = OrderSchema()
+_customer_schema = CustomerSchema()
 _refund_schema = RefundSchema()
 
 
 def order_facts(payload: Any) -> OrderFacts:
     """Read an order webhook body (the bare order resource)."""
     return load(_order_schema, payload)
+
+
+def customer_fields(payload: Any) -> dict[str, Any]:
+    """Read a customer webhook body into its validated fields."""
+    return load(_customer_schema, payload)
 
 
 def refund_facts(payload: Any) -> RefundFacts:
