@@ -135,8 +135,16 @@ def redis_shop(pg_redis_app: Flask) -> Shop:
 
 
 def _truncate(application: Flask) -> None:
+    """Empty every table; a connection an earlier test left idle in a transaction is ended first.
+
+    Such a leftover (an app of an earlier test whose session was never closed) holds a lock that
+    TRUNCATE would wait on for ever; ending it turns a hung run into a clean start.
+    """
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with application.extensions["db"].engine.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                          "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"))
+        conn.execute(text("SET LOCAL lock_timeout = '30s'"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
