@@ -135,9 +135,13 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     return points
 
 
-def _pending_like(session: Session, record: OrderRecord, earn: LedgerEntry | None = None) -> tuple[str, datetime | None]:
-    """The state of the order's own earn entry: what is taken back or added while it is pending stays pending."""
-    earn = earn or ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
+def _earn_entry(session: Session, record: OrderRecord) -> LedgerEntry | None:
+    """The order's own earn entry (none when it earned 0 points)."""
+    return ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
+
+
+def _pending_like(earn: LedgerEntry | None) -> tuple[str, datetime | None]:
+    """The state of the order's earn entry: what is taken back or added while it is pending stays pending."""
     if earn is not None and earn.state == "pending":
         return "pending", earn.available_at
     return "available", None
@@ -154,8 +158,8 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
     """Apply held refunds in arrival order, then a cancellation, against what the order earned."""
     if record.points_earned is None or record.member_id is None:
         return
-    earn = earn or ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
-    state, available_at = _pending_like(session, record, earn)
+    earn = earn or _earn_entry(session, record)
+    state, available_at = _pending_like(earn)
     eligible = record.eligible_amount or ZERO
     reverse_on = program_settings(shop).reverse_on
     reversed_before = record.points_reversed
@@ -281,7 +285,7 @@ def record_order_edit(session: Session, shop: Shop, facts: OrderFacts, now: date
     change = points - before_points
     record.points_earned = points
     if change:
-        state, available_at = _pending_like(session, record)
+        state, available_at = _pending_like(_earn_entry(session, record))
         entry = ledger.post(session, record.member_id, amount=change,  # type: ignore[arg-type]
                             kind="earn" if change > 0 else "reversal",
                             key=f"edit:{record.order_id}:{facts.updated_at.isoformat()}",  # type: ignore[union-attr]

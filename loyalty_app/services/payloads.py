@@ -121,10 +121,16 @@ class LineItemSchema(_Base):
     tax_lines = MoneySum("price_set")
 
 
+def line_kind(line: dict[str, Any]) -> str:
+    """goods, gift_card or tip: only goods earn. Shopify marks a tip line by its tip payment fields."""
+    if line.get("gift_card"):
+        return "gift_card"
+    return "tip" if line.get("tip_payment_gateway") or line.get("tip_payment_method") else "goods"
+
+
 def line_facts(line: dict[str, Any], taxes_included: bool) -> LineFacts:
     """A line item as the program sees it (eligible money for its whole quantity)."""
-    kind = "gift_card" if line["gift_card"] else "tip" if (line["tip_payment_gateway"] or line["tip_payment_method"]) \
-        else "goods"
+    kind = line_kind(line)
     discounts = line["discount_allocations"]
     tax = line["tax_lines"] if taxes_included and kind == "goods" else ZERO
     eligible = max(ZERO, _shop(line["price_set"]) * line["quantity"] - discounts - tax)
@@ -244,8 +250,7 @@ class RefundSchema(_Base):
         lines = []
         for item in data["refund_line_items"]:
             line = item["line_item"] or {}
-            kind = "gift_card" if line.get("gift_card") else \
-                "tip" if (line.get("tip_payment_gateway") or line.get("tip_payment_method")) else "goods"
+            kind = line_kind(line)
             lines.append(RefundLine(item["line_item_id"], item["quantity"], _shop(item["subtotal_set"]),
                                     _shop(item["total_tax_set"]), kind))
         adjustments = data["order_adjustments"]
@@ -296,10 +301,18 @@ def refund_facts(payload: Any) -> RefundFacts:
     return load(_refund_schema, payload)
 
 
-def parse_id(node: Any, field: str) -> int:
-    """A positive 64-bit integer id (Shopify's REST ids)."""
+def id_or_none(node: Any, field: str) -> int | None:
+    """``node[field]`` when it is a positive 64-bit integer id (Shopify's REST ids), else None."""
     value = node.get(field) if isinstance(node, dict) else None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
+def parse_id(node: Any, field: str) -> int:
+    """A positive 64-bit integer id (Shopify's REST ids); PayloadError otherwise."""
+    value = id_or_none(node, field)
+    if value is None:
         raise PayloadError(f"{field} must be a positive integer id")
     return value
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -87,12 +87,7 @@ def graphql_order_facts(node: dict[str, Any], tip_lines: Iterable[int] = (),
             "discount_codes": [{"code": code} for code in node.get("discountCodes") or []],
         }
 
-    facts = order_facts(_as_rest("order", build))
-    tips = set(tip_lines)
-    if not tips:
-        return facts
-    return replace(facts, lines=tuple(replace(line, kind="tip") if line.line_item_id in tips else line
-                                      for line in facts.lines))
+    return _with_tips(order_facts(_as_rest("order", build)), tip_lines)
 
 
 def graphql_refund_facts(node: dict[str, Any], order_id: int, tip_lines: Iterable[int] = ()) -> RefundFacts:
@@ -119,7 +114,14 @@ def graphql_refund_facts(node: dict[str, Any], order_id: int, tip_lines: Iterabl
                                       for line in node["refundShippingLines"]["nodes"]],
         }
 
-    facts = refund_facts(_as_rest("refund", build))
+    return _with_tips(refund_facts(_as_rest("refund", build)), tip_lines)
+
+
+_Facts = TypeVar("_Facts", OrderFacts, RefundFacts)
+
+
+def _with_tips(facts: _Facts, tip_lines: Iterable[int]) -> _Facts:
+    """The facts with the lines GraphQL named as tips (TipSale) marked so: REST marks them on the line itself."""
     tips = set(tip_lines)
     if not tips:
         return facts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .payloads import MAX_ID
+from .payloads import id_or_none as _id
 
 
 class Subject(NamedTuple):
@@ -21,13 +21,6 @@ class Subject(NamedTuple):
 NOBODY = Subject(None, None)
 
 COMPLIANCE_CUSTOMER_TOPICS = frozenset({"customers/redact", "customers/data_request"})
-
-
-def _id(node: Any, field: str) -> int | None:
-    value = node.get(field) if isinstance(node, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        return None
-    return value
 
 
 def subject(topic: str, payload: Any) -> Subject:
