@@ -160,6 +160,16 @@ def _move_balances(available: bool, lifetime: bool, activity: bool, floor_at_zer
     return statement.values(changes).returning(Member)
 
 
+def same_state_as(entry: LedgerEntry | None) -> tuple[str, datetime | None]:
+    """(state, available_at) for an entry that follows ``entry``: pending until the same moment while it is pending.
+
+    What an order's refund takes back, or a tier bonus its earn reached, matures with that earn.
+    """
+    if entry is not None and entry.state == "pending":
+        return "pending", entry.available_at
+    return "available", None
+
+
 def mature(session: Session, shop_id: int, now: datetime | None = None) -> int:
     """Make pending entries whose time has come available; returns how many points moved."""
     now = now or utcnow()

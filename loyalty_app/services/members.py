@@ -124,23 +124,20 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
         session.flush()
         if not (promoted and target is not None and target.entry_bonus > 0):
             return target
-        held = trigger if trigger is not None and trigger.state == "pending" else None
+        state, available_at = ledger.same_state_as(trigger)
         ledger.post(session, member.id, amount=target.entry_bonus, kind="bonus", key=_bonus_key(member, target),
                     source=f"tier:{target.key}", note=f"Welcome to {target.name}", now=now,
-                    state="pending" if held else "available", available_at=held.available_at if held else None)
+                    state=state, available_at=available_at)
         if not settings.tier_bonus_counts:
             return target
 
 
-def reevaluate_member(session: Session, shop_id: int, member_id: int, now: datetime | None = None,
+def reevaluate_member(session: Session, shop: Shop, member_id: int, now: datetime | None = None,
                       trigger: LedgerEntry | None = None) -> TierRule | None:
     """Re-rank one member at once, demotion allowed: a refund or cancellation took points back.
 
     Locks the member; the caller owns the transaction. ``trigger`` as for ``update_tier``.
     """
-    shop = session.get(Shop, shop_id)
-    if shop is None:
-        raise ValueError(f"no shop {shop_id}")
     return update_tier(session, shop, ledger.lock_member(session, member_id), now, reevaluating=True, trigger=trigger)
 
 

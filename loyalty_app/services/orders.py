@@ -140,13 +140,6 @@ def _earn_entry(session: Session, record: OrderRecord) -> LedgerEntry | None:
     return ledger.find_entry(session, record.shop_id, f"order:{record.order_id}")
 
 
-def _pending_like(earn: LedgerEntry | None) -> tuple[str, datetime | None]:
-    """The state of the order's earn entry: what is taken back or added while it is pending stays pending."""
-    if earn is not None and earn.state == "pending":
-        return "pending", earn.available_at
-    return "available", None
-
-
 def _basis(session: Session, shop: Shop, record: OrderRecord) -> OrderBasis:
     lines = session.execute(select(OrderLine.line_item_id, OrderLine.quantity, OrderLine.eligible)
                             .where(OrderLine.order_record_id == record.id)).all()
@@ -159,7 +152,7 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
     if record.points_earned is None or record.member_id is None:
         return
     earn = earn or _earn_entry(session, record)
-    state, available_at = _pending_like(earn)
+    state, available_at = ledger.same_state_as(earn)
     eligible = record.eligible_amount or ZERO
     reverse_on = program_settings(shop).reverse_on
     reversed_before = record.points_reversed
@@ -193,7 +186,7 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
                 f"cancel:{record.order_id}", "Order cancelled", {"cancelled": True})
     session.flush()
     if record.points_reversed > reversed_before:  # the basis of a promotion may be gone: re-rank at once
-        reevaluate_member(session, record.shop_id, record.member_id, now, trigger=earn)
+        reevaluate_member(session, shop, record.member_id, now, trigger=earn)
 
 
 def record_refund(session: Session, shop: Shop, payload: Any, now: datetime | None = None) -> str:
@@ -285,7 +278,7 @@ def record_order_edit(session: Session, shop: Shop, facts: OrderFacts, now: date
     change = points - before_points
     record.points_earned = points
     if change:
-        state, available_at = _pending_like(_earn_entry(session, record))
+        state, available_at = ledger.same_state_as(_earn_entry(session, record))
         entry = ledger.post(session, record.member_id, amount=change,  # type: ignore[arg-type]
                             kind="earn" if change > 0 else "reversal",
                             key=f"edit:{record.order_id}:{facts.updated_at.isoformat()}",  # type: ignore[union-attr]
@@ -298,7 +291,7 @@ def record_order_edit(session: Session, shop: Shop, facts: OrderFacts, now: date
             update_tier(session, shop, ledger.lock_member(session, record.member_id), now,  # type: ignore[arg-type]
                         trigger=entry)
         else:  # items removed may take away the basis of a promotion
-            reevaluate_member(session, shop.id, record.member_id, now, trigger=entry)  # type: ignore[arg-type]
+            reevaluate_member(session, shop, record.member_id, now, trigger=entry)  # type: ignore[arg-type]
     session.flush()
     return f"edited: {'+' if change >= 0 else ''}{change} points"
 
