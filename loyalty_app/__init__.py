@@ -1,4 +1,4 @@
-"""The loyalty app: an exact points ledger behind Shopify webhooks, an app proxy and an admin page."""
+"""The loyalty app: an exact points ledger behind Shopify webhooks, an app proxy, an embedded admin and its API."""
 from __future__ import annotations
 
 import logging
@@ -33,11 +33,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webhooks import receiver
 
     from . import cli
-    from .web import auth, health, proxy
+    from .web import admin, api, auth, health, proxy
+    from .web.converters import IdConverter
 
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(proxy.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
     if app.config["LOYALTY_ENV"] == "development":
         from .web import dev
 

@@ -25,7 +25,7 @@ from loyalty_app.extensions import db
 from loyalty_app.migrate import upgrade
 from loyalty_app.models import Base, Shop
 from loyalty_app.services.shops import install_shop
-from tests.helpers import post_webhook
+from tests.helpers import AdminApi, post_webhook, session_token
 
 SECRET = "test-api-secret-0123456789abcdef"
 BASE_CONFIG = {
@@ -187,3 +187,19 @@ def shop(app: Flask, session: Session) -> Shop:
                            scopes="read_orders", currency="USD")
     session.commit()
     return created
+
+
+@pytest.fixture
+def staff_token():  # type: ignore[no-untyped-def]
+    """Make an App Bridge session token: ``staff_token(shop=SHOP_DOMAIN, sub="1", lifetime=60, **claims)``."""
+
+    def make(shop: str = SHOP_DOMAIN, **kwargs):  # type: ignore[no-untyped-def]
+        return session_token(SECRET, BASE_CONFIG["SHOPIFY_API_KEY"], shop, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def admin_api(client: FlaskClient, shop: Shop, staff_token) -> AdminApi:  # type: ignore[no-untyped-def]
+    """``/admin/api`` as staff member 1 of the installed test shop (token valid for the whole test)."""
+    return AdminApi(client, staff_token(lifetime=3600))

@@ -4,9 +4,12 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import jwt
 
 from loyalty_app.models import utcnow
 from loyalty_app.security import webhook_hmac
@@ -164,3 +167,36 @@ def simple_customer(state: str = "enabled", created_at: str | None = None, **ext
     customer["created_at"] = created_at or utcnow().isoformat()
     customer.update(extra)
     return customer
+
+
+def session_token(secret: str, api_key: str, shop: str, sub: str = "1", lifetime: int = 60, **override: Any) -> str:
+    """An App Bridge session token for a staff member of ``shop``, signed as Shopify signs them."""
+    now = int(time.time())
+    claims = {"iss": f"https://{shop}/admin", "dest": f"https://{shop}", "aud": api_key, "sub": sub,
+              "exp": now + lifetime, "nbf": now - 1, "iat": now, "jti": f"jti-{now}", "sid": "sid-1"}
+    claims.update(override)
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class AdminApi:
+    """A test client that calls ``/admin/api`` with a bearer credential (a session token or an API key)."""
+
+    def __init__(self, client: Any, credential: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {credential}"}
+
+    def open(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open(f"/admin/api{path}", method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.open("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.open("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.open("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.open("DELETE", path, **kwargs)

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per domain."""
+from .admin import ApiKey, LedgerImport, ProgramChange, WebVital
 from .base import Base, utcnow
 from .inbox import DataRequest, WebhookEvent
 from .members import LedgerEntry, Member
@@ -8,6 +9,7 @@ from .redemptions import Redemption
 from .shops import Shop
 
 __all__ = [
-    "Base", "Campaign", "DataRequest", "EarningRule", "LedgerEntry", "Member", "OrderLine", "OrderRecord", "OrderRefund",
-    "Redemption", "Reward", "Shop", "Tier", "WebhookEvent", "utcnow",
+    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
+    "OrderRecord", "OrderRefund",
+    "ProgramChange", "Redemption", "Reward", "Shop", "Tier", "WebVital", "WebhookEvent", "utcnow",
 ]

@@ -23,6 +23,7 @@ TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"
 SESSION_TOKEN_LEEWAY = 10  # seconds, as in Shopify's own libraries
+REQUIRED_CLAIMS = ("exp", "nbf", "iss", "dest", "aud", "sub")
 
 
 MAX_QUERY_AGE = 24 * 60 * 60  # seconds, as ShopifyAPI's validate_params
@@ -120,9 +121,23 @@ def decode_session_token(token: str, api_key: str, secret: str, now: float | Non
     """
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], audience=api_key, leeway=SESSION_TOKEN_LEEWAY,
-                            options={"require": ["exp", "nbf", "iss", "dest", "aud", "sub"]})
+                            options={"require": list(REQUIRED_CLAIMS)})
     except jwt.PyJWTError as exc:
         raise SessionTokenError(str(exc)) from exc
+    return shop_from_claims(claims)
+
+
+
+def shop_from_claims(claims: dict[str, Any]) -> str:
+    """The shop a verified session token's claims name, after the checks Shopify's docs ask of them.
+
+    Every claim in REQUIRED_CLAIMS must be present, and ``iss`` and ``dest`` must name the same
+    real myshopify domain. (``shopifyapp`` checks the signature, ``exp``, ``nbf`` and ``aud``,
+    but not these.)
+    """
+    missing = [name for name in REQUIRED_CLAIMS if claims.get(name) in (None, "")]
+    if missing:
+        raise SessionTokenError("missing claims: " + ", ".join(missing))
     dest = urlparse(str(claims["dest"])).hostname
     issuer = urlparse(str(claims["iss"])).hostname
     shop = sanitize_shop_domain(dest)

@@ -5,8 +5,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
-from .program.orders import REVERSE_ON
-from .program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
+from ..program.orders import REVERSE_ON
+from ..program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
 
 
 class ProgramSettingsSchema(Schema):

@@ -1,0 +1,100 @@
+"""admin: api keys, program changes, ledger imports, web vitals
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-25 18:33:58.037739
+
+The merchant's side: per-shop API keys (hashed), the program's change history with
+before/after, opening-balance imports that can be undone whole, and the last Web Vitals
+per admin page.
+"""
+from alembic import op
+import sqlalchemy as sa
+import loyalty_app.models.base
+from sqlalchemy.dialects import postgresql
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('api_keys',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_api_keys_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_api_keys_key_hash'))
+    )
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_keys_shop_id'), ['shop_id'], unique=False)
+
+    op.create_table('ledger_imports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('format', sa.String(length=20), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('undone_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('undone_by', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_ledger_imports_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_imports'))
+    )
+    with op.batch_alter_table('ledger_imports', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_imports_shop_id_id', ['shop_id', 'id'], unique=False)
+
+    op.create_table('program_changes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('subject', sa.String(length=20), nullable=False),
+    sa.Column('subject_id', sa.BigInteger(), nullable=True),
+    sa.Column('action', sa.String(length=10), nullable=False),
+    sa.Column('before', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('after', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('changed_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_program_changes_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_changes'))
+    )
+    with op.batch_alter_table('program_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_program_changes_shop_id_id', ['shop_id', 'id'], unique=False)
+
+    op.create_table('web_vitals',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('page', sa.String(length=200), nullable=False),
+    sa.Column('metric', sa.String(length=10), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.Column('reported_at', loyalty_app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_web_vitals_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_web_vitals')),
+    sa.UniqueConstraint('shop_id', 'page', 'metric', name=op.f('uq_web_vitals_shop_id_page_metric'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('web_vitals')
+    with op.batch_alter_table('program_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_program_changes_shop_id_id')
+
+    op.drop_table('program_changes')
+    with op.batch_alter_table('ledger_imports', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_imports_shop_id_id')
+
+    op.drop_table('ledger_imports')
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_keys_shop_id'))
+
+    op.drop_table('api_keys')

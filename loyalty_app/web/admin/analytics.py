@@ -1,0 +1,13 @@
+"""The analytics page (a placeholder until its part of the admin is built)."""
+from __future__ import annotations
+
+from flask import render_template
+
+from . import bp, page
+
+
+@bp.get("/analytics")
+@page
+def analytics():  # type: ignore[no-untyped-def]
+    """Placeholder."""
+    return render_template("admin/base.html")

@@ -1,0 +1,13 @@
+"""The program page (a placeholder until its part of the admin is built)."""
+from __future__ import annotations
+
+from flask import render_template
+
+from . import bp, page
+
+
+@bp.get("/program")
+@page
+def program():  # type: ignore[no-untyped-def]
+    """Placeholder."""
+    return render_template("admin/base.html")

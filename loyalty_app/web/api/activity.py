@@ -1,0 +1,1 @@
+"""activity routes of the admin API (being built)."""

@@ -1,0 +1,1 @@
+"""analytics routes of the admin API (being built)."""

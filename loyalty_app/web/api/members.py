@@ -1,0 +1,1 @@
+"""members routes of the admin API (being built)."""

@@ -1,0 +1,1 @@
+"""program routes of the admin API (being built)."""

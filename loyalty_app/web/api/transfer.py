@@ -1,0 +1,1 @@
+"""transfer routes of the admin API (being built)."""

@@ -1,0 +1,1 @@
+"""vitals routes of the admin API (being built)."""
