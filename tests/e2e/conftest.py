@@ -12,9 +12,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from loyalty_app import create_app
-from loyalty_app.demo import seed
+from loyalty_app.demo import DEMO_SHOP, seed
 from loyalty_app.extensions import db
-from tests.conftest import BASE_CONFIG
+from tests.conftest import BASE_CONFIG, SECRET
+from tests.helpers import session_token
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -75,3 +76,33 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+class AdminBrowser:
+    """The embedded admin in Chromium as the demo shop's staff member 1, with Shopify's CDN unreachable.
+
+    App Bridge and Polaris cannot load (as in any test), so this drives the pages' no-CDN
+    fallback; each ``open`` carries a session token the way Shopify's id-token flow does.
+    """
+
+    def __init__(self, page, token: str) -> None:  # type: ignore[no-untyped-def]
+        self.page = page
+        self.token = token
+
+    def open(self, path: str = "/admin", **query: str) -> None:
+        """Load an admin page as Shopify would (``shop``, ``host``, ``id_token``) and wait for its script."""
+        params = {"shop": DEMO_SHOP, "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZGVtbw", "id_token": self.token, **query}
+        self.page.goto(path + "?" + "&".join(f"{k}={v}" for k, v in params.items()))
+        self.page.wait_for_selector("html[data-ready]")
+
+
+@pytest.fixture
+def admin(browser, live_server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, base_url=live_server)
+    context.route("https://cdn.shopify.com/**", lambda route: route.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield AdminBrowser(page, session_token(SECRET, BASE_CONFIG["SHOPIFY_API_KEY"], DEMO_SHOP, lifetime=3600))
+    context.close()
+    assert errors == [], errors
