@@ -24,9 +24,17 @@ def _load(relative: str) -> Any:
     return json.loads((PAYLOADS / relative).read_text())
 
 
-def payload(relative: str) -> dict[str, Any]:
-    """A fresh copy of one of Shopify's sample bodies, unwrapped to the bare resource as delivered."""
+def payload(relative: str, shop: str = "demo-shop.myshopify.com") -> dict[str, Any]:
+    """A fresh copy of one of Shopify's sample bodies, unwrapped to the bare resource as delivered.
+
+    The body names ``shop`` where Shopify's would name the shop it is sent for: the compliance
+    samples' ``{shop}`` placeholder and the shop sample's ``myshopify_domain``.
+    """
     data = copy.deepcopy(_load(relative))
+    if relative.startswith("compliance/"):
+        data["shop_domain"] = shop
+    if relative.endswith("/shop.json"):
+        data["shop"]["myshopify_domain"] = shop
     for wrapper in ("order", "refund", "customer", "shop"):
         if relative.startswith("rest-") and isinstance(data.get(wrapper), dict):
             return data[wrapper]

@@ -38,8 +38,8 @@ class GroupCommit(Generic[Item, Result]):
     """Runs ``write`` on batches of concurrently submitted items; one batch at a time.
 
     ``write`` gets the items in arrival order and returns one result per item. If it
-    raises, every submitter in that batch gets the exception: nothing is acknowledged
-    that was not written. ``after_write`` (follow-up work such as scheduling) runs in the
+    raises, each item is written on its own, so one bad item fails only its own submitter;
+    nothing is acknowledged that was not written. ``after_write`` (follow-up work such as scheduling) runs in the
     leader once the batch has been handed back, so the next batch need not wait for it.
     """
 
@@ -69,21 +69,37 @@ class GroupCommit(Generic[Item, Result]):
             raise slot.error
         return slot.result  # type: ignore[return-value]
 
-    def _lead(self, batch: list[_Slot[Item, Result]], own: _Slot[Item, Result]) -> None:
-        results: Sequence[Result] = ()
-        error: BaseException | None = None
+    def _write_checked(self, items: list[Item]) -> Sequence[Result]:
+        results = self._write(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"write returned {len(results)} results for {len(items)} items")
+        return results
+
+    def _outcomes(self, items: list[Item]) -> list[tuple[Result | None, BaseException | None]]:
+        """Each item's result or error: one write for the batch, or one each if the batch write fails.
+
+        A batch fails as a whole when any one item is bad, so the items are written again one by
+        one: only the bad item's submitter gets its error, and the others are written.
+        """
         try:
-            results = self._write([slot.item for slot in batch])
-            if len(results) != len(batch):
-                raise RuntimeError(f"write returned {len(results)} results for {len(batch)} items")
-        except BaseException as exc:  # handed to every submitter of the batch, the leader included
-            error = exc
+            return [(result, None) for result in self._write_checked(items)]
+        except BaseException as exc:
+            if len(items) == 1:
+                return [(None, exc)]
+        outcomes: list[tuple[Result | None, BaseException | None]] = []
+        for item in items:
+            try:
+                outcomes.append((self._write_checked([item])[0], None))
+            except BaseException as exc:
+                outcomes.append((None, exc))
+        return outcomes
+
+    def _lead(self, batch: list[_Slot[Item, Result]], own: _Slot[Item, Result]) -> None:
+        outcomes = self._outcomes([slot.item for slot in batch])
         successor = None
         with self._mutex:
-            for index, slot in enumerate(batch):
-                slot.done, slot.error = True, error
-                if error is None:
-                    slot.result = results[index]
+            for slot, (result, error) in zip(batch, outcomes):
+                slot.done, slot.result, slot.error = True, result, error
             if own.done:  # hand the lead on, or end it; a leader still waiting for its own item keeps it
                 if self._waiting:
                     successor = self._waiting[0]
@@ -94,5 +110,6 @@ class GroupCommit(Generic[Item, Result]):
                 slot.wake.release()
         if successor is not None:
             successor.wake.release()
-        if error is None and self._after_write is not None:
-            self._after_write(results)
+        written = [result for result, error in outcomes if error is None]
+        if written and self._after_write is not None:
+            self._after_write(written)  # type: ignore[arg-type]

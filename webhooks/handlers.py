@@ -59,18 +59,22 @@ def customer_changed(session: Session, shop: Shop, payload: Any, event: WebhookE
 
 
 def app_uninstalled(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
+    compliance.require_same_shop(shop, event.topic, payload)
     return compliance.uninstall(session, shop)
 
 
 def customer_data_request(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
+    compliance.require_same_shop(shop, event.topic, payload)
     return compliance.data_request(session, shop, payload)
 
 
 def customer_redact(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
+    compliance.require_same_shop(shop, event.topic, payload)
     return compliance.redact_customer(session, shop, payload, event)
 
 
 def shop_redact(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
+    compliance.require_same_shop(shop, event.topic, payload)
     return compliance.redact_shop(session, shop, event)
 
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from loyalty_app.extensions import db
-from loyalty_app.security import verify_webhook
+from loyalty_app.security import is_valid_shop_domain, verify_webhook
 from loyalty_app.services import inbox
 
 from .group_commit import GroupCommit
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 REQUIRED_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id")
+_TOPIC = re.compile(r"[a-z_]+(?:/[a-z_]+)+")
+_VISIBLE = re.compile(r"[\x21-\x7e]+")
+_HEADER_LIMITS = {"X-Shopify-Webhook-Id": 100, "X-Shopify-Event-Id": 100, "X-Shopify-Triggered-At": 40,
+                  "X-Shopify-API-Version": 20}
+"""The longest value each stored header may have (its column's size); Shopify's are far shorter."""
 INTAKE = "webhook_intake"
 ACKNOWLEDGEMENTS = {status: json.dumps({"status": status}) for status in ("received", "ignored", "duplicate")}
 """Acknowledgement bodies, encoded once: every webhook gets one while Shopify waits."""
@@ -59,19 +66,43 @@ def schedule(drains: DrainScheduler, stored: Sequence[inbox.Stored | None]) -> N
             log.exception("could not schedule %d stored webhook(s); the sweeper will", len(stored))
 
 
+def header_problem(headers: Mapping[str, str]) -> str | None:
+    """Why the (present) headers cannot be stored as they are, or None: checked before the database sees them."""
+    topic = headers["X-Shopify-Topic"].strip().lower()
+    if len(topic) > 100 or not _TOPIC.fullmatch(topic):
+        return "X-Shopify-Topic is not a webhook topic"
+    domain = headers["X-Shopify-Shop-Domain"].strip().lower()
+    if len(domain) > 255 or not is_valid_shop_domain(domain):
+        return "X-Shopify-Shop-Domain is not a myshopify.com domain"
+    for name, limit in _HEADER_LIMITS.items():
+        value = headers.get(name)
+        if value is not None and (len(value.strip()) > limit or not _VISIBLE.fullmatch(value.strip())):
+            return f"{name} must be 1 to {limit} visible characters"
+    return None
+
+
 @bp.post("/webhooks")
 def receive():  # type: ignore[no-untyped-def]
     """Store a verified delivery in the inbox and acknowledge it."""
-    body = request.get_data(cache=False)
     config = current_app.config
+    request.max_content_length = config["WEBHOOK_MAX_BYTES"]  # a larger declared body is refused unread
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return jsonify(error=f"body over {config['WEBHOOK_MAX_BYTES']} bytes"), 413
     if not verify_webhook(body, request.headers.get("X-Shopify-Hmac-Sha256"),
                           (config["SHOPIFY_API_SECRET"], config["SHOPIFY_API_SECRET_PREVIOUS"])):
         return jsonify(error="invalid webhook signature"), 401
     missing = [name for name in REQUIRED_HEADERS if not request.headers.get(name)]
     if missing:
         return jsonify(error="missing headers: " + ", ".join(missing)), 400
-
     headers = request.headers
+    problem = header_problem(headers)
+    if problem is None and b"\x00" in body:
+        problem = "body contains a NUL byte, which JSON never does"
+    if problem is not None:
+        return jsonify(error=problem), 400
+
     delivery = inbox.Delivery(
         topic=headers["X-Shopify-Topic"].strip().lower(), shop_domain=headers["X-Shopify-Shop-Domain"].strip().lower(),
         webhook_id=headers["X-Shopify-Webhook-Id"].strip(), body=body, event_id=headers.get("X-Shopify-Event-Id"),

@@ -15,6 +15,27 @@ from .payloads import PayloadError, parse_id
 from .subjects import NOBODY, Subject, subject
 
 
+class ShopMismatch(PayloadError):
+    """A delivery whose body names another shop than its headers: refused, and kept failed for inspection."""
+
+
+SHOP_FIELDS = {"app/uninstalled": "myshopify_domain", "shop/redact": "shop_domain",
+               "customers/redact": "shop_domain", "customers/data_request": "shop_domain"}
+"""Where each destructive topic's body names its shop."""
+
+
+def require_same_shop(shop: Shop, topic: str, payload: Any) -> None:
+    """Refuse a destructive delivery unless its body names the shop its headers do.
+
+    Shopify's HMAC covers the body but not the headers, so a captured signed body could be
+    re-sent with another shop's domain or another topic (an order body as ``app/uninstalled``).
+    The body's own shop field is signed; these topics act only when it agrees.
+    """
+    named = payload.get(SHOP_FIELDS[topic]) if isinstance(payload, dict) else None
+    if not isinstance(named, str) or named.strip().lower() != shop.domain:
+        raise ShopMismatch(f"{topic} body names {str(named)[:255]!r}, not {shop.domain}")
+
+
 def uninstall(session: Session, shop: Shop, now: datetime | None = None) -> str:
     """Deactivate the shop and drop its tokens; its data stays until ``shop/redact``."""
     shop.uninstalled_at = now or utcnow()
@@ -153,7 +174,13 @@ def _subject_of(topic: str, body: str) -> Subject:
 
 
 def redact_shop(session: Session, shop: Shop, event: WebhookEvent) -> str:
-    """Delete everything of the shop; its inbox rows stay as a bare record of what was received."""
+    """Delete everything of the shop; its inbox rows stay as a bare record of what was received.
+
+    Shopify sends ``shop/redact`` 48 hours after an uninstall. A shop that has installed the app
+    again since is a live customer of ours, so the late request deletes nothing.
+    """
+    if shop.active:
+        return "ignored: the shop has installed the app again"
     session.execute(update(WebhookEvent).where(WebhookEvent.shop_id == shop.id)
                     .values(body=None, shop_id=None, customer_id=None))
     event.body, event.shop_id = None, None

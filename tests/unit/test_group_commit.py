@@ -1,4 +1,4 @@
-"""GroupCommit: concurrent submitters share writes, each gets its own result or the batch's error."""
+"""GroupCommit: concurrent submitters share writes, each gets its own result or its own error."""
 from __future__ import annotations
 
 import threading
@@ -17,14 +17,17 @@ class Recorder:
         self.first_started = threading.Event()
         self.release_first = threading.Event()
         self.fail_on: int | None = None
+        self.down = False
 
     def __call__(self, items):  # type: ignore[no-untyped-def]
         self.batches.append(list(items))
         if len(self.batches) == 1:
             self.first_started.set()
             assert self.release_first.wait(10)
-        if self.fail_on in items:
+        if self.down:
             raise ConnectionError("database went away")
+        if self.fail_on in items:
+            raise ValueError(f"item {self.fail_on} cannot be stored")
         return [item * 2 for item in items]
 
 
@@ -65,17 +68,36 @@ def test_items_arriving_during_a_write_share_the_next_one():
     assert len(write.batches) == 2 and sorted(write.batches[1]) == list(range(1, 9))
 
 
-def test_a_failed_write_fails_every_submitter_of_that_batch_and_no_other():
+def test_one_bad_item_fails_only_its_own_submitter():
     write = Recorder()
     write.fail_on = 3
     group = GroupCommit(write)
     with ThreadPoolExecutor(4) as pool:
         first, batch = submit_during_first_write(group, write, pool, (2, 3, 4))
         assert first.result(5) == 0
-        for future in batch:
+        assert batch[0].result(5) == 4 and batch[2].result(5) == 8
+        with pytest.raises(ValueError, match="item 3 cannot be stored"):
+            batch[1].result(5)
+    # the batch write failed, then each item was written on its own
+    assert sorted(write.batches[1]) == [2, 3, 4] and sorted(write.batches[2:]) == [[2], [3], [4]]
+    assert group.submit(5) == 10  # the next batch is written as usual
+
+
+def test_a_database_outage_fails_every_submitter_of_that_batch_and_no_other():
+    write = Recorder()
+    group = GroupCommit(write)
+    write.down = True
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(group.submit, 1)
+        assert write.first_started.wait(5)
+        rest = [pool.submit(group.submit, item) for item in (2, 3)]
+        wait_for_waiters(group, 2)
+        write.release_first.set()
+        for future in [first, *rest]:
             with pytest.raises(ConnectionError, match="went away"):
                 future.result(5)
-    assert group.submit(5) == 10  # the next batch is written as usual
+    write.down = False
+    assert group.submit(5) == 10
 
 
 def test_max_batch_caps_a_write_and_the_leader_still_gets_its_own_result():
