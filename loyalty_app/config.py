@@ -1,8 +1,10 @@
 """Settings read once from the environment, with embedded defaults for a new user.
 
 Development (the default) needs nothing set: SQLite under ``instance/`` and jobs run inline.
-Production (``LOYALTY_ENV=production``) refuses to start without its secrets, because a
-silent default secret would let anyone forge webhooks or read stored access tokens.
+Production (``LOYALTY_ENV=production``, which the Procfile sets) refuses to start without its
+secrets, its PostgreSQL and Redis, and with anything but Shopify's own URLs, because a silent
+default would let anyone forge webhooks, read stored tokens, or keep the ledger in a stray
+SQLite file.
 """
 from __future__ import annotations
 
@@ -17,12 +19,19 @@ API_VERSION = "2026-10"
 """The Shopify Admin API version this app is written and tested against."""
 
 REQUIRED_IN_PRODUCTION = (
+    "DATABASE_URL",
+    "REDIS_URL",
     "SECRET_KEY",
     "SHOPIFY_API_KEY",
     "SHOPIFY_API_SECRET",
     "APP_URL",
     "TOKEN_ENCRYPTION_KEY",
 )
+
+
+SHOPIFY_URLS = {"SHOPIFY_ADMIN_URL": "https://{shop}/admin/api/{version}/graphql.json",
+                "SHOPIFY_TOKEN_URL": "https://{shop}/admin/oauth/access_token"}
+"""Shopify's real endpoints; only development and tests may point elsewhere (a fake Shopify)."""
 
 
 class ConfigError(RuntimeError):
@@ -71,6 +80,11 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         missing = [name for name in REQUIRED_IN_PRODUCTION if not _str(env, name)]
         if missing:
             raise ConfigError("missing required settings in production: " + ", ".join(missing))
+        for name, real in SHOPIFY_URLS.items():
+            if _str(env, name, real) != real:
+                raise ConfigError(f"{name} must be Shopify's own {real} in production")
+        if not _str(env, "APP_URL", "").startswith("https://"):
+            raise ConfigError("APP_URL must be https:// in production: Shopify only calls https apps")
 
     secret_key = _str(env, "SECRET_KEY", "dev-only-secret-key")
     database_url = _str(env, "DATABASE_URL") or f"sqlite:///{Path(instance_path).resolve() / 'loyalty.sqlite3'}"
@@ -97,8 +111,8 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SHOPIFY_API_VERSION": _str(env, "SHOPIFY_API_VERSION", API_VERSION),
         # Development talks to the built-in fake Admin (web/dev.py) unless pointed at a real store.
         "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", (app_url.rstrip("/") + "/dev/admin/{shop}/{version}/graphql.json")
-                                  if mode == "development" else "https://{shop}/admin/api/{version}/graphql.json"),
-        "SHOPIFY_TOKEN_URL": _str(env, "SHOPIFY_TOKEN_URL", "https://{shop}/admin/oauth/access_token"),
+                                  if mode == "development" else SHOPIFY_URLS["SHOPIFY_ADMIN_URL"]),
+        "SHOPIFY_TOKEN_URL": _str(env, "SHOPIFY_TOKEN_URL", SHOPIFY_URLS["SHOPIFY_TOKEN_URL"]),
         "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", "read_orders,read_customers,write_customers,write_discounts"),
         "APP_URL": app_url,
         "TOKEN_ENCRYPTION_KEY": token_key,

@@ -17,9 +17,40 @@ def test_defaults_need_nothing(tmp_path):
 def test_production_refuses_to_start_without_secrets():
     with pytest.raises(ConfigError) as error:
         load_settings({"LOYALTY_ENV": "production", "SHOPIFY_API_KEY": "k"})
-    for name in ("SECRET_KEY", "SHOPIFY_API_SECRET", "APP_URL", "TOKEN_ENCRYPTION_KEY"):
+    for name in ("SECRET_KEY", "SHOPIFY_API_SECRET", "APP_URL", "TOKEN_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL"):
         assert name in str(error.value)
     assert "SHOPIFY_API_KEY" not in str(error.value)
+
+
+PRODUCTION = {"LOYALTY_ENV": "production", "SECRET_KEY": "s", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "x",
+              "APP_URL": "https://loyalty.example.com", "TOKEN_ENCRYPTION_KEY": "t",
+              "DATABASE_URL": "postgresql://db/loyalty", "REDIS_URL": "redis://cache:6379/0"}
+
+
+def test_production_starts_with_everything_set_and_talks_to_the_real_shopify():
+    settings = load_settings(PRODUCTION)
+    assert settings["SHOPIFY_ADMIN_URL"] == "https://{shop}/admin/api/{version}/graphql.json"
+    assert settings["DATABASE_URL"] == "postgresql+psycopg://db/loyalty"
+
+
+@pytest.mark.parametrize("override", [
+    {"SHOPIFY_ADMIN_URL": "http://127.0.0.1:5000/dev/admin/{shop}/{version}/graphql.json"},
+    {"SHOPIFY_TOKEN_URL": "http://fake-shopify/{shop}/token"},
+    {"APP_URL": "http://loyalty.example.com"},
+], ids=["fake-admin", "fake-token-endpoint", "plain-http"])
+def test_production_refuses_a_fake_shopify_or_plain_http(override):
+    with pytest.raises(ConfigError):
+        load_settings({**PRODUCTION, **override})
+
+
+def test_every_procfile_process_runs_in_production_by_default():
+    from pathlib import Path
+
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text().splitlines()
+    processes = [line.split(":", 1) for line in procfile if line.strip() and not line.startswith("#")]
+    assert processes
+    for name, command in processes:
+        assert command.strip().startswith("LOYALTY_ENV=${LOYALTY_ENV:-production} "), name
 
 
 def test_postgres_urls_use_psycopg():
