@@ -15,8 +15,11 @@ from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
+from decimal import InvalidOperation
+
 from marshmallow import ValidationError
 from sqlalchemy import Dialect, PoolProxiedConnection, or_, select, update
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from ..models import Shop, WebhookEvent, utcnow
@@ -26,8 +29,16 @@ from .subjects import subject
 
 log = logging.getLogger(__name__)
 
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (PayloadError, ActionError, ValidationError, json.JSONDecodeError)
-"""Errors that retrying cannot fix: the event is marked failed at once with a readable error."""
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    PayloadError, ActionError, ValidationError, json.JSONDecodeError,
+    DataError,  # the database refused a value (out of range, NUL in text, too long): it will again
+    OverflowError, InvalidOperation, TypeError, AttributeError, KeyError,  # the same body fails the same way
+)
+"""Errors that retrying cannot fix: the event is marked failed at once with a readable error.
+
+Anything else (a lost connection, a deadlock, Shopify throttling) is retried with backoff. A
+failed event keeps its body, and the merchant or the on-call engineer can retry it once the
+cause is fixed (the admin's Activity page, ``flask webhooks retry``)."""
 
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 """Topics processed even after uninstall: Shopify sends shop/redact 48 hours after it."""
