@@ -56,7 +56,7 @@ class RedeemSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    reward_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    reward_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**63 - 1))
     idempotency_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,100}$"))
 
 

@@ -20,6 +20,7 @@ from ..security import ProxySignatureError, verify_proxy
 from ..services import redemptions, storefront
 from ..services.members import enrol, find_member
 from ..services.shops import get_shop
+from .converters import MAX_ID
 from ..shopify.discounts import create_code
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
@@ -45,8 +46,8 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
         if shop is None or not shop.active:
             return _error("unknown_shop", "this shop does not run the loyalty program", 404)
         customer = request.args.get("logged_in_customer_id", "")
-        if customer and not customer.isdigit():
-            return _error("bad_customer", "logged_in_customer_id must be a number", 400)
+        if customer and not (customer.isdigit() and 0 < int(customer) <= MAX_ID):
+            return _error("bad_customer", "logged_in_customer_id must be a customer id", 400)
         g.shop, g.customer_id = shop, int(customer) if customer else None
         return view(*args, **kwargs)
 

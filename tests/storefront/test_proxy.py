@@ -148,10 +148,17 @@ def test_not_enough_points_is_409_and_stores_nothing(client, session, shop, fake
 @pytest.mark.parametrize(("body", "status"), [({"reward_id": -1, "idempotency_key": "click-0003"}, 400),
                                               ({"reward_id": "1", "idempotency_key": "click-0003"}, 400),
                                               ({"reward_id": 1, "idempotency_key": "x"}, 400),
+                                              ({"reward_id": 2**63, "idempotency_key": "click-0003"}, 400),
                                               ({"reward_id": 999, "idempotency_key": "click-0003"}, 404)])
 def test_bad_redeem_input(client, session, shop, member, body, status):
     assert post(client, "redeem", 5, body).status_code == status
     assert session.query(Redemption).count() == 0
+
+
+@pytest.mark.parametrize("customer_id", [2**63, 10**30])
+def test_a_customer_id_out_of_range_is_400_not_500(client, shop, customer_id):
+    assert get(client, "me", customer_id).status_code == 400
+    assert post(client, "redeem", customer_id, {"reward_id": 1, "idempotency_key": "click-0005"}).status_code == 400
 
 
 def test_guest_cannot_redeem(client, shop):
