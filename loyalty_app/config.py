@@ -117,7 +117,10 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "APP_URL": app_url,
         "TOKEN_ENCRYPTION_KEY": token_key,
         "AUTO_MIGRATE": _bool(env, "AUTO_MIGRATE", database_url.startswith("sqlite")),
-        "INBOX_GRACE_SECONDS": _int(env, "INBOX_GRACE_SECONDS", 120),
+        # A claim older than this belongs to a killed worker (a batch takes seconds); the sweeper hands it back.
+        "INBOX_CLAIM_TIMEOUT": _int(env, "INBOX_CLAIM_TIMEOUT", 30),
+        # An event still waiting this long after it arrived missed its drain; the sweeper schedules one.
+        "INBOX_GRACE_SECONDS": _int(env, "INBOX_GRACE_SECONDS", 10),
         "INBOX_MAX_ATTEMPTS": _int(env, "INBOX_MAX_ATTEMPTS", 8),
         "INBOX_BATCH_SIZE": _int(env, "INBOX_BATCH_SIZE", 200),
         "WEBHOOK_BODY_RETENTION_DAYS": retention_days,

@@ -29,8 +29,9 @@ def status() -> None:
 
 @webhooks_cli.command("sweep")
 def sweep() -> None:
-    """Hand back stale claims and schedule a drain for overdue events."""
-    click.echo(f"overdue events: {jobs.sweep_inbox()}")
+    """Hand back claims of dead workers and schedule a drain for what is waiting, whatever Redis's flag says."""
+    swept = jobs.sweep_inbox()
+    click.echo(f"released stale claims: {swept.released}; overdue events: {swept.overdue}")
 
 
 @webhooks_cli.command("drain")

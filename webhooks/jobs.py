@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 DRAIN_FLAG = "loyalty:inbox:drain-scheduled"
 STANDINGS_DIRTY = "loyalty:standings:dirty"
 STANDINGS_FLAG = "loyalty:standings:scheduled"
-DRAIN_FLAG_TTL = 300
+DRAIN_FLAG_TTL = 60
 DRAIN_PROMISE = 0.25
 """Seconds a drain keeps claiming after it clears the drain flag (see the module docstring)."""
 DRAIN_POLL = 0.05
@@ -53,18 +53,21 @@ def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-def schedule_drain(app: Flask) -> None:
+def schedule_drain(app: Flask, force: bool = False) -> None:
     """Make sure a drain will run: inline at once without Redis, else one queued RQ job.
 
-    Raises if Redis is unreachable; the caller decides (the receiver still acknowledges,
-    because the event is already in the inbox and the sweeper will find it).
+    The drain flag spares a job per delivery. ``force`` (the sweeper, which knows from the
+    database that events are waiting) enqueues even when the flag is set: the flag may belong
+    to an enqueue that was lost with Redis. Drains may run side by side, so an extra one costs
+    a job, never an event. Raises if Redis is unreachable; the caller decides (the receiver
+    still acknowledges, because the event is already in the inbox and the sweeper will find it).
     """
     queues = app.extensions["queues"]
     if queues.inline:
         run_drain(app)
         return
     assert queues.redis is not None and queues.default is not None
-    if queues.redis.set(DRAIN_FLAG, "1", nx=True, ex=DRAIN_FLAG_TTL):
+    if queues.redis.set(DRAIN_FLAG, "1", nx=not force, ex=DRAIN_FLAG_TTL) or force:
         try:
             queues.default.enqueue(drain_inbox, job_timeout=900, result_ttl=300, failure_ttl=7 * 86400,
                                    retry=Retry(max=3, interval=[5, 30, 120]))
@@ -183,14 +186,17 @@ def drain_inbox() -> int:
         return processed
 
 
-def sweep_inbox() -> int:
-    """Periodic job: hand back stale claims and drain anything overdue (a failed enqueue, a retry)."""
+def sweep_inbox() -> inbox.Swept:
+    """Periodic job: hand back dead workers' claims and drain anything overdue (a lost enqueue, a retry).
+
+    Schedules by what the database says is waiting, never by the drain flag alone.
+    """
     with _job_session() as (app, session):
-        overdue = inbox.sweep(session, app.config["INBOX_GRACE_SECONDS"])
-        if overdue:
-            log.info("sweeper found %d overdue webhook event(s)", overdue)
-            schedule_drain(app)
-    return overdue
+        swept = inbox.sweep(session, app.config["INBOX_CLAIM_TIMEOUT"], app.config["INBOX_GRACE_SECONDS"])
+        if swept.released or swept.overdue:
+            log.info("sweeper released %d stale claim(s) and found %d overdue event(s)", swept.released, swept.overdue)
+            schedule_drain(app, force=True)
+    return swept
 
 
 def daily_upkeep() -> None:

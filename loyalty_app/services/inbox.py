@@ -18,7 +18,7 @@ from typing import Any
 from decimal import InvalidOperation
 
 from marshmallow import ValidationError
-from sqlalchemy import Dialect, PoolProxiedConnection, or_, select, update
+from sqlalchemy import Dialect, PoolProxiedConnection, func, or_, select, update
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
@@ -292,21 +292,35 @@ def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler], pa
     return handler(session, shop, payload, event)
 
 
-def sweep(session: Session, grace_seconds: int, now: datetime | None = None) -> int:
-    """Hand back events a dead worker left claimed; count events overdue for processing.
+@dataclass(frozen=True)
+class Swept:
+    """What a sweep found: claims it handed back (their worker died) and events overdue for a drain."""
 
-    The caller (a periodic job or ``flask webhooks sweep``) schedules a drain when this is
-    not zero, so an event whose enqueue failed is still processed.
+    released: int
+    overdue: int
+
+
+def sweep(session: Session, claim_timeout: int, grace_seconds: int, now: datetime | None = None) -> Swept:
+    """Hand back claims older than ``claim_timeout`` seconds and count events overdue by ``grace_seconds``.
+
+    A claim is a batch in progress; a live drain finishes a batch in seconds, so an older claim
+    belongs to a worker that was killed. Handing it back is safe even if that worker still runs:
+    ``process`` locks the event and every effect is keyed. The caller schedules a drain whenever
+    either count is not zero, whatever Redis's drain flag says (a flag can outlive its job).
+    Commits.
     """
     now = now or utcnow()
-    cutoff = now - timedelta(seconds=grace_seconds)
-    session.execute(update(WebhookEvent).where(WebhookEvent.status == "processing", WebhookEvent.claimed_at < cutoff)
-                    .values(status="received"))
+    released = session.execute(
+        update(WebhookEvent).where(WebhookEvent.status == "processing",
+                                   WebhookEvent.claimed_at < now - timedelta(seconds=claim_timeout))
+        .values(status="received")).rowcount
     overdue = session.execute(
-        select(WebhookEvent.id).where(
+        select(func.count(WebhookEvent.id)).where(
             WebhookEvent.status == "received",
-            or_(WebhookEvent.received_at < cutoff, WebhookEvent.next_attempt_at <= now),
+            or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
+            or_(WebhookEvent.received_at < now - timedelta(seconds=grace_seconds),
+                WebhookEvent.next_attempt_at.is_not(None)),
         )
-    ).scalars().all()
+    ).scalar_one()
     session.commit()
-    return len(overdue)
+    return Swept(released, overdue)

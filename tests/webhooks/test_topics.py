@@ -188,7 +188,7 @@ def test_sweeper_hands_back_a_dead_workers_claim(app, session, shop):
     event = session.get(WebhookEvent, stored.id)
     session.commit()
     inbox.claim(session, 10, utcnow() - timedelta(hours=1))  # claimed, then the worker died
-    assert inbox.sweep(session, grace_seconds=120) == 1
+    assert inbox.sweep(session, claim_timeout=30, grace_seconds=120) == inbox.Swept(released=1, overdue=1)
     session.refresh(event)
     assert event.status == "received"
 

@@ -5,6 +5,7 @@ import inspect
 import pytest
 from rq import SimpleWorker
 
+from loyalty_app.services.inbox import Swept
 from webhooks import jobs, worker, worker_app
 
 
@@ -33,4 +34,4 @@ def test_the_worker_runs_each_job_in_its_app(pg_redis_app, redis_shop, monkeypat
     job = queue.enqueue(jobs.sweep_inbox)
     InProcessWorker([queue], connection=pg_redis_app.extensions["queues"].redis).work(burst=True)
     job.refresh()
-    assert job.get_status() == "finished" and job.return_value() == 0
+    assert job.get_status() == "finished" and job.return_value() == Swept(released=0, overdue=0)
