@@ -53,6 +53,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _str(env, name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = _str(env, name)
     if raw is None:
@@ -105,6 +115,8 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SESSION_COOKIE_SECURE": production,
         "DATABASE_URL": database_url,
         "REDIS_URL": _str(env, "REDIS_URL"),
+        # Seconds a webhook acknowledgement may wait on Redis before leaving the drain to the sweeper.
+        "REDIS_REQUEST_TIMEOUT": _float(env, "REDIS_REQUEST_TIMEOUT", 0.05),
         "SHOPIFY_API_KEY": _str(env, "SHOPIFY_API_KEY", "dev-api-key"),
         "SHOPIFY_API_SECRET": _str(env, "SHOPIFY_API_SECRET", "dev-api-secret"),
         "SHOPIFY_API_SECRET_PREVIOUS": _str(env, "SHOPIFY_API_SECRET_PREVIOUS"),

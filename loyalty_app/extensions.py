@@ -131,11 +131,20 @@ class Database:
 
 
 class QueueState:
-    """One app's Redis connection and RQ queue, or none: then jobs run inline (the embedded default)."""
+    """One app's Redis connection and RQ queue, or none: then jobs run inline (the embedded default).
 
-    def __init__(self, url: str | None) -> None:
+    Requests that must answer Shopify at once get their own connection (``request_redis`` and
+    ``request_queue``) with timeouts of a few milliseconds: a hung Redis then costs a request that
+    long, never seconds. Jobs and commands use the patient one.
+    """
+
+    def __init__(self, url: str | None, request_timeout: float = 0.05) -> None:
         self.redis: Redis | None = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
         self.default: Queue | None = Queue("loyalty", connection=self.redis) if self.redis is not None else None
+        self.request_redis: Redis | None = Redis.from_url(
+            url, socket_timeout=request_timeout, socket_connect_timeout=request_timeout) if url else None
+        self.request_queue: Queue | None = (Queue("loyalty", connection=self.request_redis)
+                                            if self.request_redis is not None else None)
 
     @property
     def inline(self) -> bool:
@@ -146,7 +155,7 @@ class Queues:
     """The current app's queues: ``queues.redis``, ``queues.default``, ``queues.inline``."""
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["queues"] = QueueState(app.config.get("REDIS_URL"))
+        app.extensions["queues"] = QueueState(app.config.get("REDIS_URL"), app.config.get("REDIS_REQUEST_TIMEOUT", 0.05))
 
     @staticmethod
     def state() -> QueueState:

@@ -53,7 +53,7 @@ def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-def schedule_drain(app: Flask, force: bool = False) -> None:
+def schedule_drain(app: Flask, force: bool = False, on_request_path: bool = False) -> None:
     """Make sure a drain will run: inline at once without Redis, else one queued RQ job.
 
     The drain flag spares a job per delivery. ``force`` (the sweeper, which knows from the
@@ -61,18 +61,20 @@ def schedule_drain(app: Flask, force: bool = False) -> None:
     to an enqueue that was lost with Redis. Drains may run side by side, so an extra one costs
     a job, never an event. Raises if Redis is unreachable; the caller decides (the receiver
     still acknowledges, because the event is already in the inbox and the sweeper will find it).
+    ``on_request_path`` uses the connection with millisecond timeouts (see ``QueueState``).
     """
     queues = app.extensions["queues"]
     if queues.inline:
         run_drain(app)
         return
-    assert queues.redis is not None and queues.default is not None
-    if queues.redis.set(DRAIN_FLAG, "1", nx=not force, ex=DRAIN_FLAG_TTL) or force:
+    redis, queue = (queues.request_redis, queues.request_queue) if on_request_path else (queues.redis, queues.default)
+    assert redis is not None and queue is not None
+    if redis.set(DRAIN_FLAG, "1", nx=not force, ex=DRAIN_FLAG_TTL) or force:
         try:
-            queues.default.enqueue(drain_inbox, job_timeout=900, result_ttl=300, failure_ttl=7 * 86400,
-                                   retry=Retry(max=3, interval=[5, 30, 120]))
+            queue.enqueue(drain_inbox, job_timeout=900, result_ttl=300, failure_ttl=7 * 86400,
+                          retry=Retry(max=3, interval=[5, 30, 120]))
         except Exception:
-            queues.redis.delete(DRAIN_FLAG)
+            redis.delete(DRAIN_FLAG)
             raise
 
 
@@ -93,7 +95,7 @@ class DrainScheduler:
         asked = self._clock()  # taken before asking: Redis answers about a moment after this
         if asked < self._covered_until:
             return
-        schedule_drain(self._app)
+        schedule_drain(self._app, on_request_path=True)
         if not self._app.extensions["queues"].inline:
             self._covered_until = asked + DRAIN_PROMISE
 

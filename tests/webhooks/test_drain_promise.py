@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 def test_the_receiver_asks_redis_once_per_promise_window(pg_redis_app, monkeypatch):
     asked = []
-    monkeypatch.setattr(jobs, "schedule_drain", lambda app: asked.append(app))
+    monkeypatch.setattr(jobs, "schedule_drain", lambda app, on_request_path: asked.append(app))
     drains = jobs.DrainScheduler(pg_redis_app, clock=iter([100.0, 100.1, 100.2, 100.26, 100.3]).__next__)
     for _ in range(5):
         drains.ensure()
@@ -25,8 +25,8 @@ def test_the_receiver_asks_redis_once_per_promise_window(pg_redis_app, monkeypat
 def test_a_failed_schedule_is_retried_by_the_next_delivery(pg_redis_app, monkeypatch):
     calls = []
 
-    def flaky(app):
-        calls.append(1)
+    def flaky(app, on_request_path):
+        calls.append(on_request_path)
         if len(calls) == 1:
             raise ConnectionError("redis is down")
 
