@@ -44,6 +44,8 @@ DRAIN_FLAG_TTL = 60
 DRAIN_PROMISE = 0.25
 """Seconds a drain keeps claiming after it clears the drain flag (see the module docstring)."""
 DRAIN_POLL = 0.05
+RESERVATION_SETTLE = timedelta(minutes=2)
+"""A reservation this old has no create call in flight any more (the shopper's request timed out long ago)."""
 
 
 def _app() -> Flask:
@@ -236,11 +238,20 @@ def reconcile_recent() -> None:
                                    retry=Retry(max=3, interval=[60, 300, 900]))
 
 
-def expire_codes() -> None:
-    """Hourly job: release abandoned reservations; settle expired codes (returning points only if never used)."""
+def settle_reservations() -> None:
+    """Every few minutes: settle redemptions whose code Shopify may or may not have made (looked up by code)."""
     with _job_session() as (app, session):
-        redemptions.release_stale_reservations(session, timedelta(minutes=15))
-        session.commit()
+        for shop in active_shops(session):
+            try:
+                client = client_for(app, session, shop)
+            except ReauthRequired:
+                continue
+            redemptions.settle_reservations(session, shop, client, RESERVATION_SETTLE)
+
+
+def expire_codes() -> None:
+    """Hourly job: settle expired codes (returning points only if never used)."""
+    with _job_session() as (app, session):
         for shop in active_shops(session):
             try:
                 client = client_for(app, session, shop)

@@ -13,8 +13,8 @@ from .. import ledger
 from ..models import Redemption, Reward, Shop, utcnow
 from ..program.orders import OrderFacts
 from ..shopify.client import AdminClient
-from ..shopify.discounts import CodeRequest, deactivate_code, new_code, ours, usage_count
-from ..shopify.errors import ShopifyError
+from ..shopify.discounts import CodeRequest, code_taken, deactivate_code, find_code, new_code, ours, usage_count
+from ..shopify.errors import ShopifyError, ShopifyUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -125,22 +125,37 @@ def code_request(session: Session, redemption: Redemption, customer_id: int) -> 
                        combines_with=reward.combines_with or {})
 
 
-def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, reward_id: int, client_key: str,
-           create: Callable[[CodeRequest], str], wait: float = 10.0) -> Redemption:
-    """Reserve, create the code in Shopify, then activate, or release the points if Shopify fails.
+def _outcome_unknown(exc: Exception) -> bool:
+    """Whether Shopify may have made the code although the call failed: a timeout, a 5xx, or "code taken"."""
+    return isinstance(exc, ShopifyUnavailable) or (isinstance(exc, ShopifyError) and code_taken(exc))
 
-    This use case commits between its steps (never holding a lock across the network call).
-    A replay of the key returns the first redemption; one still in flight is awaited.
+
+def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, reward_id: int, client_key: str,
+           create: Callable[[CodeRequest], str], find: Callable[[str], str | None], wait: float = 10.0) -> Redemption:
+    """Reserve, create the code in Shopify, then activate, or release the points if Shopify refused.
+
+    A failure whose outcome is unknown (a timeout, a 5xx, or "code taken" because an earlier
+    attempt went through) is never taken for a refusal: the code, fixed before the call, is
+    looked up (``find``) and created again if Shopify has none, so at most one code exists and it
+    is paid for once. If Shopify still cannot say, the redemption stays ``reserved`` and
+    ``settle_reservations`` decides later. This use case commits between its steps (never
+    holding a lock across the network call). A replay of the key returns the first redemption;
+    one still in flight is awaited.
     """
     redemption, created = reserve(session, shop, member_id, reward_id, client_key)
     session.commit()
     if not created:
         return _settled(session, redemption.id, wait)
+    request = code_request(session, redemption, customer_id)
     try:
-        discount_id = create(code_request(session, redemption, customer_id))
-    except Exception as exc:  # Shopify refused or timed out: the shopper keeps their points
+        discount_id = _create_once(request, create, find)
+    except ShopifyError as exc:
         session.rollback()
-        redemption = session.get(Redemption, redemption.id)
+        redemption = session.get_one(Redemption, redemption.id)
+        if _outcome_unknown(exc):
+            redemption.error = f"waiting for Shopify: {type(exc).__name__}: {exc}"[:500]
+            session.commit()
+            return redemption
         release(session, redemption, f"{type(exc).__name__}: {exc}")
         session.commit()
         raise RedemptionError("shopify_failed", "the discount code could not be created; "
@@ -148,6 +163,26 @@ def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, rewar
     activate(session, redemption, discount_id)
     session.commit()
     return redemption
+
+
+def _create_once(request: CodeRequest, create: Callable[[CodeRequest], str], find: Callable[[str], str | None]) -> str:
+    """Create the code; after an unknown outcome, find it, or create it again (the code makes that safe)."""
+    try:
+        return create(request)
+    except ShopifyError as exc:
+        if not _outcome_unknown(exc):
+            raise
+        found = find(request.code)
+        if found is not None:
+            return found
+        if code_taken(exc):  # taken, yet not found: someone else's code; nothing of ours exists
+            raise ShopifyError(f"code {request.code} is taken by another discount") from exc
+    try:
+        return create(request)
+    except ShopifyError as exc:
+        if code_taken(exc) and (found := find(request.code)) is not None:
+            return found  # the first attempt landed while we looked
+        raise
 
 
 def _settled(session: Session, redemption_id: int, wait: float) -> Redemption:
@@ -166,14 +201,37 @@ def _settled(session: Session, redemption_id: int, wait: float) -> Redemption:
     return redemption
 
 
-def release_stale_reservations(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    """Release redemptions left ``reserved`` by a crash mid-redemption; returns how many."""
+def settle_reservations(session: Session, shop: Shop, client: AdminClient, older_than: timedelta,
+                        now: datetime | None = None) -> int:
+    """Settle the shop's redemptions left ``reserved`` (Shopify's answer was lost, or the process died).
+
+    Each is looked up in Shopify by its code: found, it is activated; absent, its points are
+    released. If Shopify cannot answer, the rest wait for the next run: nothing is released on a
+    guess. Commits after each redemption, because Shopify was asked about it; returns how many
+    were settled.
+    """
     now = now or utcnow()
-    stale = session.execute(select(Redemption).where(Redemption.state == "reserved",
-                                                     Redemption.created_at < now - older_than)).scalars().all()
-    for redemption in stale:
-        release(session, redemption, "abandoned while the code was being created", now=now)
-    return len(stale)
+    stale = session.execute(select(Redemption.id, Redemption.code).where(
+        Redemption.shop_id == shop.id, Redemption.state == "reserved", Redemption.created_at < now - older_than,
+    ).order_by(Redemption.id)).all()
+    settled = 0
+    for redemption_id, code in stale:
+        try:
+            discount_id = find_code(client, code)
+        except ShopifyError as exc:
+            session.rollback()
+            log.warning("shop %s: reservations wait for the next run: %s", shop.domain, exc)
+            break
+        ledger.lock_member(session, session.get_one(Redemption, redemption_id).member_id)
+        [redemption] = _locked(session, [redemption_id])
+        if redemption.state == "reserved":
+            if discount_id is not None:
+                activate(session, redemption, discount_id)
+            else:
+                release(session, redemption, "Shopify never made the code", now=now)
+            settled += 1
+        session.commit()
+    return settled
 
 
 def expire_codes(session: Session, shop: Shop, client: AdminClient, now: datetime | None = None,

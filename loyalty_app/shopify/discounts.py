@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from .client import AdminClient
-from .errors import ShopifyError
+from .errors import ShopifyError, UserErrors
 
 # No 0/O, 1/I/L: a code read aloud or typed from a receipt is unambiguous.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -82,6 +82,21 @@ def create_code(client: AdminClient, request: CodeRequest) -> str:
         result = client.mutate("DiscountCodeBasicCreate", "discountCodeBasicCreate", {
             "basicCodeDiscount": {**_common(request), "customerGets": {"value": value, "items": {"all": True}}}})
     return result["codeDiscountNode"]["id"]
+
+
+def find_code(client: AdminClient, code: str) -> str | None:
+    """The id of the discount that holds ``code`` in this shop, or None: how an unknown outcome is settled.
+
+    Codes are unique within a shop, and each redemption's code is fixed before Shopify is
+    asked, so a create that timed out has made this code or none.
+    """
+    node = client.execute("DiscountCodeLookup", {"code": code}).get("codeDiscountNodeByCode")
+    return node["id"] if node else None
+
+
+def code_taken(exc: ShopifyError) -> bool:
+    """Whether Shopify declined a create because the code exists (perhaps from our own attempt that timed out)."""
+    return isinstance(exc, UserErrors) and any(e.get("code") == "TAKEN" for e in exc.errors)
 
 
 def deactivate_code(client: AdminClient, discount_id: str) -> None:

@@ -21,7 +21,7 @@ from ..services import redemptions, storefront
 from ..services.members import enrol, find_member
 from ..services.shops import get_shop
 from .converters import MAX_ID
-from ..shopify.discounts import create_code
+from ..shopify.discounts import create_code, find_code
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 _redeem_schema = RedeemSchema()
@@ -67,7 +67,10 @@ def me():  # type: ignore[no-untyped-def]
 @bp.post("/redeem")
 @signed
 def redeem():  # type: ignore[no-untyped-def]
-    """Exchange points for a discount code: reserve, create in Shopify, or give the points back."""
+    """Exchange points for a discount code: reserve, create in Shopify, or give the points back.
+
+    200 with the active code; 202 while Shopify's answer is unknown (the widget asks ``/codes`` again).
+    """
     if g.customer_id is None:
         return _error("sign_in_required", "sign in to redeem rewards", 401)
     try:
@@ -79,14 +82,12 @@ def redeem():  # type: ignore[no-untyped-def]
     member, _ = enrol(session, shop, g.customer_id)
     session.commit()
 
-    def create(code_request):  # type: ignore[no-untyped-def]
-        # A shopper is waiting on this click: one quick retry, then give the points back.
-        client = client_for(current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))  # type: ignore[arg-type]
-        return create_code(client, code_request)
-
+    # A shopper is waiting on this click: short timeouts and one quick retry per call.
+    client = functools.partial(client_for, current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))
     try:
         redemption = redemptions.redeem(session, shop, member.id, g.customer_id, data["reward_id"],
-                                        data["idempotency_key"], create)
+                                        data["idempotency_key"], lambda request: create_code(client(), request),
+                                        lambda code: find_code(client(), code))
     except redemptions.RedemptionError as exc:
         session.rollback()
         status = {"insufficient_points": 409, "unknown_reward": 404, "shopify_failed": 502}[exc.reason]

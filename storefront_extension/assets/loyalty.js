@@ -45,7 +45,8 @@
         parts.push(h('p', {}, t.join_title), h('p', { class: 'lty-links' },
           h('a', { class: 'lty-button', href: me.links.join }, t.join), ' ', h('a', { href: me.links.sign_in }, t.sign_in)));
       }
-      if (code) {
+      if (code && code.pending) parts.push(h('p', { class: 'lty-muted', role: 'status' }, t.code_pending));
+      else if (code) {
         parts.push(h('div', { class: 'lty-code', role: 'status' }, h('p', {}, t.your_code),
           h('output', { 'data-lty-code': true }, code.code),
           h('p', {}, h('button', { type: 'button', class: 'lty-button', on: copy }, t.copy), ' ',
@@ -77,7 +78,7 @@
       button.disabled = true;
       const key = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^\w-]/g, '');
       api('/redeem', { method: 'POST', body: JSON.stringify({ reward_id: reward.id, idempotency_key: key }) })
-        .then((result) => { code = result; return load(); })
+        .then((result) => { code = result.state === 'active' ? result : { pending: true }; return load(); })
         .then(() => { const out = body.querySelector('[data-lty-code]'); if (out) out.parentElement.querySelector('button').focus(); })
         .catch((err) => { button.disabled = false; fail(err && err.error); });
     }
