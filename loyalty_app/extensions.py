@@ -130,8 +130,18 @@ class Database:
         self.state().dispose()
 
 
+WEBHOOK_QUEUE = "loyalty"
+"""Webhook drains and the sweeper: short jobs that must never wait behind a slow Shopify."""
+JOB_QUEUE = "loyalty-jobs"
+"""Jobs that call Shopify or sweep whole shops (standings, reconciliation, codes, upkeep): their own workers."""
+
+
 class QueueState:
-    """One app's Redis connection and RQ queue, or none: then jobs run inline (the embedded default).
+    """One app's Redis connection and RQ queues, or none: then jobs run inline (the embedded default).
+
+    Two queues, each with its own workers in the Procfile: ``default`` (webhooks first) and
+    ``jobs`` (anything that waits on Shopify or walks a whole shop), so a slow Admin API never
+    delays crediting an order.
 
     Requests that must answer Shopify at once get their own connection (``request_redis`` and
     ``request_queue``) with timeouts of a few milliseconds: a hung Redis then costs a request that
@@ -140,10 +150,11 @@ class QueueState:
 
     def __init__(self, url: str | None, request_timeout: float = 0.05) -> None:
         self.redis: Redis | None = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-        self.default: Queue | None = Queue("loyalty", connection=self.redis) if self.redis is not None else None
+        self.default: Queue | None = Queue(WEBHOOK_QUEUE, connection=self.redis) if self.redis is not None else None
+        self.jobs: Queue | None = Queue(JOB_QUEUE, connection=self.redis) if self.redis is not None else None
         self.request_redis: Redis | None = Redis.from_url(
             url, socket_timeout=request_timeout, socket_connect_timeout=request_timeout) if url else None
-        self.request_queue: Queue | None = (Queue("loyalty", connection=self.request_redis)
+        self.request_queue: Queue | None = (Queue(WEBHOOK_QUEUE, connection=self.request_redis)
                                             if self.request_redis is not None else None)
 
     @property
@@ -152,7 +163,7 @@ class QueueState:
 
 
 class Queues:
-    """The current app's queues: ``queues.redis``, ``queues.default``, ``queues.inline``."""
+    """The current app's queues: ``queues.redis``, ``queues.default``, ``queues.jobs``, ``queues.inline``."""
 
     def init_app(self, app: Flask) -> None:
         app.extensions["queues"] = QueueState(app.config.get("REDIS_URL"), app.config.get("REDIS_REQUEST_TIMEOUT", 0.05))
@@ -169,6 +180,10 @@ class Queues:
     @property
     def default(self) -> Queue | None:
         return self.state().default
+
+    @property
+    def jobs(self) -> Queue | None:
+        return self.state().jobs
 
     @property
     def inline(self) -> bool:

@@ -1,10 +1,12 @@
 """Periodic jobs for ``rq cron webhooks/cron.py`` (the Procfile's clock process)."""
 from rq import cron
 
+from loyalty_app.extensions import JOB_QUEUE, WEBHOOK_QUEUE
 from webhooks.jobs import daily_upkeep, expire_codes, reconcile_recent, settle_reservations, sweep_inbox
 
-cron.register(sweep_inbox, queue_name="loyalty", interval=30)
-cron.register(daily_upkeep, queue_name="loyalty", cron="15 3 * * *")
-cron.register(reconcile_recent, queue_name="loyalty", cron="45 3 * * *")
-cron.register(expire_codes, queue_name="loyalty", cron="5 * * * *")
-cron.register(settle_reservations, queue_name="loyalty", interval=120)
+# The sweeper keeps the webhook lane moving, so it runs there; the rest call Shopify or walk whole shops.
+cron.register(sweep_inbox, queue_name=WEBHOOK_QUEUE, interval=30)
+cron.register(daily_upkeep, queue_name=JOB_QUEUE, cron="15 3 * * *")
+cron.register(reconcile_recent, queue_name=JOB_QUEUE, cron="45 3 * * *")
+cron.register(expire_codes, queue_name=JOB_QUEUE, cron="5 * * * *")
+cron.register(settle_reservations, queue_name=JOB_QUEUE, interval=120)

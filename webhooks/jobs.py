@@ -130,14 +130,14 @@ def schedule_standings(app: Flask, member_ids: set[int]) -> None:
     queues = app.extensions["queues"]
     if not member_ids or queues.inline or not app.config["STANDINGS_SYNC"]:
         return
-    assert queues.redis is not None and queues.default is not None
+    assert queues.redis is not None and queues.jobs is not None
     window = app.config["STANDINGS_SYNC_WINDOW"]
     pipe = queues.redis.pipeline()
     pipe.sadd(STANDINGS_DIRTY, *member_ids)
     pipe.set(STANDINGS_FLAG, "1", nx=True, ex=window * 2 + 60)
     _, first = pipe.execute()
     if first:
-        queues.default.enqueue_in(timedelta(seconds=window), sync_standings, job_timeout=600, result_ttl=300,
+        queues.jobs.enqueue_in(timedelta(seconds=window), sync_standings, job_timeout=600, result_ttl=300,
                                   retry=Retry(max=3, interval=[30, 120, 600]))
 
 
@@ -234,7 +234,7 @@ def reconcile_recent() -> None:
         if queues.inline:
             reconcile_shop(*args)
         else:
-            queues.default.enqueue(reconcile_shop, *args, job_timeout=3600,  # type: ignore[union-attr]
+            queues.jobs.enqueue(reconcile_shop, *args, job_timeout=3600,  # type: ignore[union-attr]
                                    retry=Retry(max=3, interval=[60, 300, 900]))
 
 

@@ -64,3 +64,17 @@ def test_postgres_urls_use_psycopg():
 def test_malformed_settings_fail_fast(name, value):
     with pytest.raises(ConfigError):
         load_settings({name: value})
+
+
+def test_webhooks_and_shopify_calling_jobs_have_workers_of_their_own():
+    """A 25 s Admin API must not hold up crediting orders: each queue has its own worker process."""
+    from pathlib import Path
+
+    from loyalty_app.extensions import JOB_QUEUE, WEBHOOK_QUEUE
+
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
+    workers = {line.split(":", 1)[0]: line.split() for line in procfile.splitlines() if " rq worker " in line}
+    listens = {name: [word for word in words if word in (WEBHOOK_QUEUE, JOB_QUEUE)] for name, words in workers.items()}
+    assert sorted(listens.values()) == [[WEBHOOK_QUEUE], [JOB_QUEUE]]
+    scheduler = [name for name, words in workers.items() if "--with-scheduler" in words]
+    assert [listens[name] for name in scheduler] == [[JOB_QUEUE]]  # delayed standings syncs live on the jobs queue

@@ -34,10 +34,10 @@ def test_burst_is_coalesced_into_one_write_of_the_latest_standing(pg_redis_app, 
         client = pg_redis_app.test_client()
         for order_id in range(1, 6):
             assert post_webhook(client, "orders/paid", simple_order(order_id, 5, "120.00")).status_code == 200
-        SimpleWorker([queues.default], connection=queues.redis).work(burst=True)
+        SimpleWorker([queues.default, queues.jobs], connection=queues.redis).work(burst=True)
 
         assert queues.redis.smembers(STANDINGS_DIRTY) == {b"1"}
-        assert queues.default.scheduled_job_registry.count == 1
+        assert queues.jobs.scheduled_job_registry.count == 1
 
         with responses.RequestsMock() as rsps:
             fake = FakeAdmin(rsps).answer({"metafieldsSet": {"metafields": [], "userErrors": []}})
