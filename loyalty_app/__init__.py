@@ -9,6 +9,7 @@ from flask import Flask
 
 from .config import load_settings
 from .crypto import TokenBox
+from . import rate_limits
 from .extensions import db, queues
 
 
@@ -23,6 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     queues.init_app(app)
+    rate_limits.init_app(app)
     app.extensions["token_box"] = TokenBox(app.config["TOKEN_ENCRYPTION_KEY"])
     if app.config["AUTO_MIGRATE"]:
         from .migrate import upgrade

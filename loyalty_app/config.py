@@ -139,6 +139,8 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "STANDINGS_SYNC": _bool(env, "STANDINGS_SYNC", True),
         "STANDINGS_SYNC_WINDOW": _int(env, "STANDINGS_SYNC_WINDOW", 10),
         "PROXY_MAX_AGE_SECONDS": _int(env, "PROXY_MAX_AGE_SECONDS", 300),
+        # Per shopper, on redemptions (each costs a Shopify call): the `limits` notation.
+        "REDEEM_RATE_LIMIT": _str(env, "REDEEM_RATE_LIMIT", "5 per minute; 30 per day"),
         # Shopify's webhook bodies are far below this; a larger one is refused before it is read.
         "WEBHOOK_MAX_BYTES": _int(env, "WEBHOOK_MAX_BYTES", 5 * 1024 * 1024),
     }

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from ..connections import client_for
 from ..extensions import db
 from ..models import utcnow
+from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
 from ..security import ProxySignatureError, verify_proxy
 from ..services import redemptions, storefront
@@ -77,6 +78,8 @@ def redeem():  # type: ignore[no-untyped-def]
         data = _redeem_schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
         return _error("bad_request", str(exc.messages), 400)
+    if not redemption_allowed(g.shop.id, g.customer_id):
+        return _error("rate_limited", "too many redemptions; try again in a minute", 429)
     session = db.session()  # type: ignore[misc]
     shop = g.shop
     member, _ = enrol(session, shop, g.customer_id)

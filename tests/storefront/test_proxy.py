@@ -211,6 +211,23 @@ def test_a_customer_id_out_of_range_is_400_not_500(client, shop, customer_id):
     assert post(client, "redeem", customer_id, {"reward_id": 1, "idempotency_key": "click-0005"}).status_code == 400
 
 
+def test_redemptions_are_rate_limited_per_shopper(app, client, session, shop, member, fake):
+    """Each try costs a Shopify call: past the limit a shopper gets 429 and nothing is reserved or debited."""
+    app.config["REDEEM_RATE_LIMIT"] = "2 per minute"
+    from loyalty_app import rate_limits
+
+    rate_limits.init_app(app)
+    fake.answer({"discountCodeBasicCreate": CREATED}).answer({"discountCodeBasicCreate": CREATED})
+    cheap = reward_id(session, "fixed_amount")
+    for n in range(2):
+        assert post(client, "redeem", 5, {"reward_id": cheap, "idempotency_key": f"click-10{n}0"}).status_code == 200
+    limited = post(client, "redeem", 5, {"reward_id": cheap, "idempotency_key": "click-1030"})
+    assert limited.status_code == 429 and limited.json["error"] == "rate_limited"
+    assert session.query(Redemption).count() == 2 and len(fake.requests) == 2
+    # another shopper of the shop is not held back by this one
+    assert post(client, "redeem", 6, {"reward_id": cheap, "idempotency_key": "click-1040"}).status_code != 429
+
+
 def test_guest_cannot_redeem(client, shop):
     assert post(client, "redeem", None, {"reward_id": 1, "idempotency_key": "click-0004"}).status_code == 401
 
