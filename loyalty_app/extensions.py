@@ -23,7 +23,7 @@ def _sqlite_engine(url: str) -> Engine:
     path = url.split("sqlite:///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,10 +49,12 @@ class DatabaseState:
         if url.startswith("sqlite"):
             self.engine, self.autocommit_engine = _sqlite_engine(url), None
         else:
-            self.engine = create_engine(url, pool_recycle=300, pool_size=10, max_overflow=20)
+            # hide_parameters: a database error's message (logged, kept on a failed event) never carries
+            # the row's values, which may be a shopper's email or an access token.
+            self.engine = create_engine(url, pool_recycle=300, pool_size=10, max_overflow=20, hide_parameters=True)
             # Connections that stay in autocommit (no BEGIN/COMMIT round trips, nothing to reset on return)
             self.autocommit_engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
-                                                   pool_recycle=300, pool_size=2, max_overflow=8)
+                                                   pool_recycle=300, pool_size=2, max_overflow=8, hide_parameters=True)
         self.session: scoped_session[Session] = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
 
     @contextmanager

@@ -19,7 +19,7 @@ from decimal import InvalidOperation
 
 from marshmallow import ValidationError
 from sqlalchemy import Dialect, PoolProxiedConnection, func, or_, select, update
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
 from ..models import Shop, WebhookEvent, utcnow
@@ -265,6 +265,13 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
 
 
 def _describe(exc: Exception) -> str:
+    """A failure as the merchant and the on-call engineer read it; a database error gives only its first line.
+
+    PostgreSQL's DETAIL line quotes the offending values (``Key (email)=(…)``), so it is left out.
+    """
+    if isinstance(exc, DBAPIError):
+        primary = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
+        return f"{type(exc).__name__}: {primary or type(exc.orig).__name__}"[:2000]
     what = "body is not valid JSON" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
     return f"{what}: {exc}"[:2000]
 
