@@ -1,0 +1,68 @@
+"""A real `rq worker` (as the Procfile runs it) outlives a Redis restart and goes on working (#11)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+
+from loyalty_app.extensions import WEBHOOK_QUEUE
+from tests.webhooks.test_redis_hung import _free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _redis_server(port: int, directory: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(directory)], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            Redis(port=port).ping()
+            return process
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_worker_reconnects_after_redis_restarts(pg_url, tmp_path):
+    """The jobs worker as the Procfile runs it (with the scheduler): Redis stops, comes back empty, work goes on."""
+    port = _free_port()
+    redis_process = _redis_server(port, tmp_path)
+    url = f"redis://127.0.0.1:{port}/0"
+    env = {**os.environ, "LOYALTY_ENV": "test", "DATABASE_URL": pg_url, "REDIS_URL": url, "PYTHONPATH": str(ROOT)}
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "-w", "webhooks.worker.Worker", WEBHOOK_QUEUE,
+                               "--url", url, "--with-scheduler"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert _wait(lambda: Redis(port=port).keys("rq:worker:*"), 30), "the worker never registered"
+        redis_process.terminate()
+        redis_process.wait(5)
+        time.sleep(5)  # Redis is gone for a while
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
+        redis_process = _redis_server(port, tmp_path)
+        job = Queue(WEBHOOK_QUEUE, connection=Redis(port=port)).enqueue("webhooks.jobs.sweep_inbox")
+        assert _wait(lambda: job.get_status(refresh=True) == "finished", 60), (tmp_path / "worker.log").read_text()[-3000:]
+        assert worker.poll() is None
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        redis_process.terminate()
+        redis_process.wait(5)
