@@ -1,15 +1,14 @@
 """The loyalty app: an exact points ledger behind Shopify webhooks, an app proxy, an embedded admin and its API."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
+from . import logs, rate_limits
 from .config import load_settings
 from .crypto import TokenBox
-from . import rate_limits
 from .extensions import db, queues
 
 
@@ -19,8 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(instance_path=app.instance_path))
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(app.config["LOG_FORMAT"])
 
     db.init_app(app)
     queues.init_app(app)

@@ -115,6 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SESSION_COOKIE_SECURE": production,
         "DATABASE_URL": database_url,
         "REDIS_URL": _str(env, "REDIS_URL"),
+        "LOG_FORMAT": _str(env, "LOG_FORMAT", "json" if production else "text"),
         # Seconds a webhook acknowledgement may wait on Redis before leaving the drain to the sweeper.
         "REDIS_REQUEST_TIMEOUT": _float(env, "REDIS_REQUEST_TIMEOUT", 0.05),
         "SHOPIFY_API_KEY": _str(env, "SHOPIFY_API_KEY", "dev-api-key"),

@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import rq
+import rq.job
+
+from loyalty_app.logs import tagged
 
 from .worker_app import worker_app
 
@@ -20,7 +23,7 @@ class Worker(rq.Worker):
         super().__init__(*args, **kwargs)
         self.app = worker_app()
 
-    def perform_job(self, *args: Any, **kwargs: Any) -> bool:
-        """Run the job inside the app's context (popped afterwards, which returns its session)."""
-        with self.app.app_context():
-            return super().perform_job(*args, **kwargs)
+    def perform_job(self, job: rq.job.Job, *args: Any, **kwargs: Any) -> bool:
+        """Run the job inside the app's context (popped afterwards, which returns its session), its logs tagged."""
+        with self.app.app_context(), tagged(job_id=job.id, job=job.func_name):
+            return super().perform_job(job, *args, **kwargs)

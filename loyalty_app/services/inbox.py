@@ -22,6 +22,7 @@ from sqlalchemy import Dialect, PoolProxiedConnection, func, or_, select, update
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session
 
+from ..logs import tagged
 from ..models import Shop, WebhookEvent, utcnow
 from .actions import ActionError
 from .payloads import PayloadError
@@ -238,6 +239,14 @@ def process(session: Session, event_id: int, handlers: dict[str, Handler], max_a
     if event.status not in ("processing", "received"):
         session.rollback()
         return event.status
+    with tagged(shop=event.shop_domain, webhook_id=event.webhook_id, topic=event.topic):
+        return _attempt(session, event, handlers, max_attempts, now)
+
+
+def _attempt(session: Session, event: WebhookEvent, handlers: dict[str, Handler], max_attempts: int,
+             now: datetime) -> str:
+    """One try at a locked event: its effects and its status commit together, or its error is recorded."""
+    event_id = event.id
     payload: Any = None
     try:
         payload = _parse(event)
@@ -296,7 +305,8 @@ def _run(session: Session, event: WebhookEvent, handlers: dict[str, Handler], pa
         raise LookupError(f"shop {event.shop_domain} is gone")
     if not shop.active and event.topic not in COMPLIANCE_TOPICS:
         return "ignored: shop is uninstalled"
-    return handler(session, shop, payload, event)
+    with tagged(shop=event.shop_domain, webhook_id=event.webhook_id, topic=event.topic):
+        return handler(session, shop, payload, event)
 
 
 @dataclass(frozen=True)
