@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from decimal import InvalidOperation
@@ -341,3 +341,19 @@ def sweep(session: Session, claim_timeout: int, grace_seconds: int, now: datetim
     ).scalar_one()
     session.commit()
     return Swept(released, overdue)
+
+
+def backlog(session: Session, now: datetime) -> dict[str, int | float | None]:
+    """The inbox at a glance: events waiting, being processed and failed, and how long the oldest has waited."""
+    waiting, processing, failed, oldest = session.execute(select(
+        func.count(WebhookEvent.id).filter(WebhookEvent.status == "received"),
+        func.count(WebhookEvent.id).filter(WebhookEvent.status == "processing"),
+        func.count(WebhookEvent.id).filter(WebhookEvent.status == "failed"),
+        func.min(WebhookEvent.received_at).filter(WebhookEvent.status.in_(("received", "processing"))),
+    )).one()
+    if isinstance(oldest, str):  # SQLite hands back an aggregate's datetime as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return {"waiting": waiting, "processing": processing, "failed": failed,
+            "oldest_waiting_seconds": round((now - oldest).total_seconds(), 1) if oldest else None}

@@ -16,7 +16,46 @@ from tests.fake_admin import answer_errors
 def test_healthz_reports_inline_jobs_and_api_version(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "api_version": "2026-10", "jobs": "inline"}
+    assert response.json == {"status": "ok", "api_version": "2026-10", "jobs": "inline", "database": "ok",
+                             "redis": "not configured", "queues": {},
+                             "inbox": {"waiting": 0, "processing": 0, "failed": 0, "oldest_waiting_seconds": None}}
+
+
+def test_healthz_reports_the_backlog_and_a_stale_one_as_degraded(app, client, session, shop):
+    from datetime import timedelta
+
+    from loyalty_app.models import WebhookEvent, utcnow
+
+    session.add_all([
+        WebhookEvent(webhook_id="old", topic="orders/paid", shop_domain=shop.domain, shop_id=shop.id, body="{}",
+                     received_at=utcnow() - timedelta(minutes=10)),
+        WebhookEvent(webhook_id="bad", topic="orders/paid", shop_domain=shop.domain, shop_id=shop.id, status="failed")])
+    session.commit()
+    body = client.get("/healthz").json
+    assert body["status"] == "degraded"
+    assert (body["inbox"]["waiting"], body["inbox"]["failed"]) == (1, 1)
+    assert 590 < body["inbox"]["oldest_waiting_seconds"] < 700
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+    from loyalty_app import create_app
+
+    broken = create_app({**BASE_CONFIG, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+                         "AUTO_MIGRATE": False})
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["status"] == "down"
+
+
+def test_healthz_reports_queue_depths_and_a_lost_redis(pg_redis_app):
+    body = pg_redis_app.test_client().get("/healthz").json
+    assert (body["redis"], body["queues"]) == ("ok", {"loyalty": 0, "loyalty-jobs": 0})
+    from loyalty_app import create_app
+    from tests.conftest import BASE_CONFIG as CONFIG
+
+    lost = create_app({**CONFIG, "DATABASE_URL": pg_redis_app.config["DATABASE_URL"], "AUTO_MIGRATE": False,
+                       "REDIS_URL": "redis://127.0.0.1:1/0"})
+    body = lost.test_client().get("/healthz")
+    assert body.status_code == 200 and body.json["status"] == "degraded" and body.json["redis"] == "unreachable"
 
 
 def test_ping_needs_nothing(client):
