@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session
 from loyalty_app import ledger
 from loyalty_app.connections import client_for
 from loyalty_app.extensions import db, queues
-from loyalty_app.models import utcnow
+from loyalty_app.models import Shop, utcnow
 from loyalty_app.services import inbox, redemptions, standings, upkeep
 from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.services.reconcile import reconcile
 from loyalty_app.services.shops import active_shops, require_shop
+from loyalty_app.shopify.client import AdminClient
 
 from .handlers import HANDLERS
 
@@ -238,23 +239,25 @@ def reconcile_recent() -> None:
                                    retry=Retry(max=3, interval=[60, 300, 900]))
 
 
+def _connected_shops(app: Flask, session: Session) -> Iterator[tuple[Shop, AdminClient]]:
+    """Every active shop with an Admin client; a shop that must re-authorise is skipped."""
+    for shop in active_shops(session):
+        try:
+            client = client_for(app, session, shop)
+        except ReauthRequired:
+            continue
+        yield shop, client
+
+
 def settle_reservations() -> None:
     """Every few minutes: settle redemptions whose code Shopify may or may not have made (looked up by code)."""
     with _job_session() as (app, session):
-        for shop in active_shops(session):
-            try:
-                client = client_for(app, session, shop)
-            except ReauthRequired:
-                continue
+        for shop, client in _connected_shops(app, session):
             redemptions.settle_reservations(session, shop, client, RESERVATION_SETTLE)
 
 
 def expire_codes() -> None:
     """Hourly job: settle expired codes (returning points only if never used)."""
     with _job_session() as (app, session):
-        for shop in active_shops(session):
-            try:
-                client = client_for(app, session, shop)
-            except ReauthRequired:
-                continue
+        for shop, client in _connected_shops(app, session):
             redemptions.expire_codes(session, shop, client)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -211,27 +212,17 @@ def settle_reservations(session: Session, shop: Shop, client: AdminClient, older
     were settled.
     """
     now = now or utcnow()
-    stale = session.execute(select(Redemption.id, Redemption.code).where(
+    stale = session.execute(select(Redemption.id).where(
         Redemption.shop_id == shop.id, Redemption.state == "reserved", Redemption.created_at < now - older_than,
-    ).order_by(Redemption.id)).all()
-    settled = 0
-    for redemption_id, code in stale:
-        try:
-            discount_id = find_code(client, code)
-        except ShopifyError as exc:
-            session.rollback()
-            log.warning("shop %s: reservations wait for the next run: %s", shop.domain, exc)
-            break
-        ledger.lock_member(session, session.get_one(Redemption, redemption_id).member_id)
-        [redemption] = _locked(session, [redemption_id])
-        if redemption.state == "reserved":
-            if discount_id is not None:
-                activate(session, redemption, discount_id)
-            else:
-                release(session, redemption, "Shopify never made the code", now=now)
-            settled += 1
-        session.commit()
-    return settled
+    ).order_by(Redemption.id)).scalars().all()
+
+    def settle(redemption: Redemption, discount_id: str | None) -> None:
+        if discount_id is not None:
+            activate(session, redemption, discount_id)
+        else:
+            release(session, redemption, "Shopify never made the code", now=now)
+
+    return _settle_each(session, shop, stale, "reserved", lambda r: find_code(client, r.code), settle, "reservations")
 
 
 def expire_codes(session: Session, shop: Shop, client: AdminClient, now: datetime | None = None,
@@ -250,24 +241,41 @@ def expire_codes(session: Session, shop: Shop, client: AdminClient, now: datetim
     due = session.execute(select(Redemption.id).where(
         Redemption.shop_id == shop.id, Redemption.state == "active", Redemption.expires_at <= now - settle,
     ).order_by(Redemption.id)).scalars().all()
-    settled = 0
-    for redemption_id in due:
-        discount_id = session.get_one(Redemption, redemption_id).discount_id
+
+    def uses_after_deactivating(redemption: Redemption) -> int | None:
+        uses = usage_count(client, redemption.discount_id) if redemption.discount_id else 0
+        if uses == 0 and redemption.discount_id:
+            deactivate_code(client, redemption.discount_id)
+        return uses
+
+    # "active" is checked again under the lock: an order may have marked the code used while Shopify answered
+    return _settle_each(session, shop, due, "active", uses_after_deactivating,
+                        lambda redemption, uses: _settle(session, redemption, uses, now), "code expiry")
+
+
+def _settle_each(session: Session, shop: Shop, redemption_ids: Sequence[int], state: str,
+                 ask: Callable[[Redemption], Any], apply: Callable[[Redemption, Any], None], what: str) -> int:
+    """Ask Shopify about each redemption (holding no lock), then apply its answer under the member's and
+    the redemption's locks if the redemption is still in ``state``; returns how many were applied.
+
+    Commits after each one, because Shopify was called for it. At the first Shopify error the rest
+    wait for the next run: nothing is decided on a guess.
+    """
+    applied = 0
+    for redemption_id in redemption_ids:
         try:
-            uses = usage_count(client, discount_id) if discount_id else 0
-            if uses == 0 and discount_id:
-                deactivate_code(client, discount_id)
+            answer = ask(session.get_one(Redemption, redemption_id))
         except ShopifyError as exc:
             session.rollback()
-            log.warning("shop %s: code expiry waits for the next run: %s", shop.domain, exc)
+            log.warning("shop %s: %s waits for the next run: %s", shop.domain, what, exc)
             break
         ledger.lock_member(session, session.get_one(Redemption, redemption_id).member_id)
         [redemption] = _locked(session, [redemption_id])
-        if redemption.state == "active":  # an order may have marked it used while Shopify answered
-            _settle(session, redemption, uses, now)
-            settled += 1
+        if redemption.state == state:
+            apply(redemption, answer)
+            applied += 1
         session.commit()
-    return settled
+    return applied
 
 
 def _settle(session: Session, redemption: Redemption, uses: int | None, now: datetime) -> None:
