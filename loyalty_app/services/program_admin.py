@@ -279,3 +279,35 @@ def rerank(session: Session, shop: Shop, now: datetime | None = None,
                 checkpoint()
     return moved
 
+
+
+@dataclass(frozen=True)
+class ProgramPage:
+    """Everything the Program page shows, read in a handful of queries."""
+
+    settings: ProgramSettings
+    version: int
+    tiers: list[Tier]
+    members_per_tier: dict[int | None, int]
+    rewards: list[Reward]
+    actions: list[EarningRule]
+    campaigns: list[Campaign]
+    changes: list[ProgramChange]
+    next_cursor: int | None
+
+
+def program_page(session: Session, shop: Shop, cursor: int | None = None, history_size: int = 20) -> ProgramPage:
+    """The shop's program as the admin page renders it, with a page of its history."""
+    counts = dict(session.execute(select(Member.tier_id, func.count()).where(Member.shop_id == shop.id)
+                                  .group_by(Member.tier_id)).all())
+    changes, next_cursor = history(session, shop, cursor, history_size)
+    return ProgramPage(program_settings(shop), shop.program_version, listing(session, shop, TIER), counts,
+                       listing(session, shop, REWARD), listing(session, shop, ACTION), listing(session, shop, CAMPAIGN),
+                       changes, next_cursor)
+
+
+def changed_fields(change: ProgramChange) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field an update changed, for the history's one-line summary."""
+    before, after = change.before or {}, change.after or {}
+    return [(key, before.get(key), after.get(key)) for key in sorted(set(before) | set(after))
+            if key != "id" and before.get(key) != after.get(key)]
