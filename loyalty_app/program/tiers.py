@@ -1,9 +1,12 @@
 """VIP tiers: which tier a member qualifies for, over which window."""
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,37 @@ def resolve_tier(
     return current
 
 
-@dataclass(frozen=True)
-class Standing:
-    """A member's tier and tier progress, as one set-based query reads them for a whole shop."""
+class Standing(NamedTuple):
+    """A member's tier and tier progress, as one set-based query reads them for a whole shop.
+
+    A named tuple, not a dataclass: a shop's ranking builds one per member, 100,000 at a time.
+    """
 
     member_id: int
     tier_key: int | None
-    value: Decimal
-    previous_value: Decimal | None = None
+    value: Decimal | int
+    previous_value: Decimal | int | None = None
+
+
+def ranker(tiers: list[TierRule]) -> Callable[[Decimal | int, Decimal | int | None], TierRule | None]:
+    """``kept_tier`` for many members at once: each lookup is a binary search over the thresholds.
+
+    Among tiers of equal threshold the first in ``tiers`` wins, as ``qualifying_tier``'s ``max`` picks it.
+    """
+    first_at: dict[Decimal, TierRule] = {}
+    for tier in tiers:
+        first_at.setdefault(tier.threshold, tier)
+    thresholds = sorted(first_at)
+    ordered = [first_at[threshold] for threshold in thresholds]
+
+    def qualifying(value: Decimal | int) -> int:
+        return bisect_right(thresholds, value) - 1
+
+    def rank(value: Decimal | int, previous_value: Decimal | int | None = None) -> TierRule | None:
+        index = qualifying(value) if previous_value is None else max(qualifying(value), qualifying(previous_value))
+        return ordered[index] if index >= 0 else None
+
+    return rank
 
 
 @dataclass
@@ -118,9 +144,10 @@ def compare_rankings(current: list[TierRule], proposed: list[TierRule], standing
     """
     held_at = {tier.key: tier.threshold for tier in current}
     held_at.update({tier.key: tier.threshold for tier in proposed})
+    rank = ranker(proposed)
     result = RankingComparison(counts={tier.key: [0, 0] for tier in [*current, *proposed]})
     for standing in standings:
-        target = kept_tier(proposed, standing.value, standing.previous_value)
+        target = rank(standing.value, standing.previous_value)
         after = target.key if target else None
         before = standing.tier_key if standing.tier_key in held_at else None
         result.members += 1

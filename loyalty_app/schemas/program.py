@@ -36,11 +36,27 @@ def max_places(places: int) -> validate.Validator:
     return check  # type: ignore[return-value]
 
 
+def _hidden(validator: validate.Validator) -> validate.Validator:
+    """The same check, out of apispec's sight: it would publish a Decimal range as ``"maximum": "100"`` (a string)."""
+    return lambda value: validator(value)  # type: ignore[return-value]
+
+
+def _documented_decimal(field: fields.Decimal, places: int | None = None) -> fields.Decimal:
+    """Document a decimal written ``as_string`` as the string it is (with the pattern of its digits when its scale
+    is known), not its range."""
+    field.metadata = {**field.metadata, "type": "string", "format": "decimal"}
+    if places is not None:  # a column's scale: what it answers is always written this way
+        field.metadata["pattern"] = rf"^[0-9]+(\.[0-9]{{1,{places}}})?$"
+    field.validators = [_hidden(v) if isinstance(v, validate.Range) else v for v in field.validators]
+    return field
+
+
 def decimal(low: str, high: str, places: int, *, low_inclusive: bool = True, **kwargs: Any) -> fields.Decimal:
     """A decimal read from a JSON number or string and written as a string (documented as one)."""
-    return fields.Decimal(as_string=True, allow_nan=False, metadata={"type": "string", "format": "decimal"},
-                          validate=[validate.Range(min=Decimal(low), max=Decimal(high), min_inclusive=low_inclusive),
-                                    max_places(places)], **kwargs)
+    return _documented_decimal(fields.Decimal(
+        as_string=True, allow_nan=False, validate=[validate.Range(min=Decimal(low), max=Decimal(high),
+                                                                  min_inclusive=low_inclusive), max_places(places)],
+        **kwargs), places)
 
 
 def name_field(length: int) -> fields.String:
@@ -69,12 +85,8 @@ def _documented(schema: type[Schema], name: str) -> type[Schema]:
 
     ProgramSettingsSchema dumps its decimals ``as_string``; apispec would call them numbers.
     """
-    overrides: dict[str, Any] = {}
-    for field_name, field in schema._declared_fields.items():
-        if isinstance(field, fields.Decimal) and field.as_string:
-            documented = copy.copy(field)
-            documented.metadata = {**field.metadata, "type": "string", "format": "decimal"}
-            overrides[field_name] = documented
+    overrides = {field_name: _documented_decimal(copy.copy(field)) for field_name, field in schema._declared_fields.items()
+                 if isinstance(field, fields.Decimal) and field.as_string}
     return type(name, (schema,), overrides)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -21,8 +20,8 @@ from sqlalchemy.orm import Session
 from .. import ledger
 from ..models import Campaign, EarningRule, LedgerEntry, Member, OrderRecord, ProgramChange, Reward, Shop, Tier, utcnow
 from ..program.settings import ProgramSettings
-from ..program.tiers import (RankingComparison, Standing, TierRule, compare_rankings, kept_tier,
-                             previous_calendar_year, window_start)
+from ..program.tiers import (RankingComparison, Standing, TierRule, compare_rankings, previous_calendar_year,
+                             ranker, window_start)
 from ..schemas.program import ActionSchema, CampaignSchema, RewardSchema, TierSchema
 from ..sql import transaction_cache
 from .members import TIER_POINT_KINDS, tier_rules, update_tier
@@ -48,7 +47,11 @@ SUBJECTS = {subject.name: subject for subject in (TIER, REWARD, ACTION, CAMPAIGN
 
 
 def lock_program(session: Session, shop: Shop) -> None:
-    """Hold the shop's row until the transaction ends, so this shop's program changes queue one behind another."""
+    """Hold the shop's row until the transaction ends, so this shop's program changes queue one behind another.
+
+    Take it before reading the row to change: what is read after it is what the last change committed.
+    Taking it again in the same transaction costs one query and changes nothing.
+    """
     session.refresh(shop, with_for_update=True)
 
 
@@ -184,7 +187,7 @@ def tier_standings(session: Session, shop: Shop, tiers: list[TierRule], now: dat
             LedgerEntry.shop_id == shop.id, LedgerEntry.kind == "bonus", LedgerEntry.source.in_(sources)
         ).group_by(LedgerEntry.member_id).subquery()
         value = Member.lifetime if settings.tier_bonus_counts else Member.lifetime - func.coalesce(bonuses.c.total, 0)
-        query = select(Member.id, Member.tier_id, type_coerce(value, money), None).where(Member.shop_id == shop.id)
+        query = select(Member.id, Member.tier_id, value, None).where(Member.shop_id == shop.id)  # whole points
         if not settings.tier_bonus_counts:
             query = query.outerjoin(bonuses, bonuses.c.member_id == Member.id)
     else:
@@ -208,12 +211,8 @@ def tier_standings(session: Session, shop: Shop, tiers: list[TierRule], now: dat
         query = select(Member.id, Member.tier_id, type_coerce(func.coalesce(activity.c.value, 0), money),
                        previous_value).where(Member.shop_id == shop.id).outerjoin(
             activity, activity.c.member_id == Member.id)
-    return [Standing(member_id, tier_id, _decimal(value), None if prior is None else _decimal(prior))
-            for member_id, tier_id, value, prior in session.execute(query.order_by(Member.id))]
-
-
-def _decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    # Core, not the ORM: 100,000 plain rows, no entities (the caller has flushed what it changed).
+    return [Standing(*row) for row in session.connection().execute(query.order_by(Member.id))]
 
 
 def preview_tiers(session: Session, shop: Shop, proposed: list[dict[str, Any]],
@@ -265,9 +264,10 @@ def rerank(session: Session, shop: Shop, now: datetime | None = None,
     now = now or utcnow()
     transaction_cache(session).pop(("tiers", shop.id), None)
     rules = tier_rules(session, shop.id)
+    rank = ranker(rules)
     moved = 0
     for standing in tier_standings(session, shop, rules, now):
-        target = kept_tier(rules, standing.value, standing.previous_value)
+        target = rank(standing.value, standing.previous_value)
         if (target.key if target else None) == standing.tier_key:
             continue
         member = ledger.lock_member(session, standing.member_id)

@@ -37,8 +37,14 @@ def _create(subject: Subject, data: dict[str, Any]) -> Any:
     return row
 
 
+def _locked(subject: Subject, row_id: int) -> Any:
+    """The caller's row, read after the shop's program lock is held (so concurrent changes apply in turn)."""
+    program_admin.lock_program(db.session(), current_shop())  # type: ignore[misc]
+    return owned(subject.model, row_id)
+
+
 def _update(subject: Subject, row_id: int, data: dict[str, Any]) -> Any:
-    row = owned(subject.model, row_id)
+    row = _locked(subject, row_id)
     if program_admin.update(db.session(), current_shop(), subject, row, data, current_principal().actor):  # type: ignore[misc]
         _commit(subject)
     else:
@@ -47,7 +53,7 @@ def _update(subject: Subject, row_id: int, data: dict[str, Any]) -> Any:
 
 
 def _delete(subject: Subject, row_id: int) -> None:
-    row = owned(subject.model, row_id)
+    row = _locked(subject, row_id)
     program_admin.delete(db.session(), current_shop(), subject, row, current_principal().actor)  # type: ignore[misc]
     _commit(subject)
 
