@@ -221,6 +221,9 @@ def preview_tiers(session: Session, shop: Shop, proposed: list[dict[str, Any]],
 
     Proposed tiers with an ``id`` are the shop's existing tiers (changed or not; a foreign id is a
     ValidationError); new ones get keys below zero, which no member holds and no bonus names.
+    One thing the preview does not follow: when the shop counts entry bonuses towards the next tier,
+    a promotion's bonus may promote again; the re-ranking after the change does, the preview stops
+    at the first tier.
     """
     now = now or utcnow()
     current = tier_rules(session, shop.id)

@@ -460,3 +460,26 @@ def test_no_schema_publishes_a_range_as_a_string(admin_api):
                 walk(item)
 
     walk(admin_api.get("/openapi.json").get_json())
+
+
+def test_concurrent_changes_apply_in_turn_each_with_a_version_of_its_own(app, shop, staff_token, session):
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = version(session, shop)
+    session.close()  # let the threads' transactions take the shop's lock
+
+    def create(index):
+        with app.app_context():
+            api = AdminApi(app.test_client(), staff_token(sub=str(index), lifetime=600))
+            return api.post("/tiers", json={"name": f"Tier {index}", "threshold": 10_000 + index}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(create, range(6)))
+    # The same name from two places at once: one is created, the other refused cleanly.
+    with ThreadPoolExecutor(2) as pool:
+        twins = sorted(pool.map(lambda _: AdminApi(app.test_client(), staff_token(lifetime=600)).post(
+            "/tiers", json={"name": "Twin", "threshold": 20_000}).status_code, range(2)))
+    assert statuses == [201] * 6 and twins == [201, 422]
+    versions = sorted(change.version for change in changes(session))
+    assert versions == list(range(start + 1, start + 8))
+    assert version(session, shop) == start + 7

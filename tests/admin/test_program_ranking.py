@@ -113,3 +113,19 @@ def test_with_redis_a_tier_change_commits_at_once_and_a_job_re_ranks(pg_redis_ap
     InProcessWorker([queues.default], connection=queues.redis).work(burst=True)
     assert tiers() == {1: "Bronze", 2: "Silver", 3: "Bronze"}
     assert queues.default.count == 0 and len(queues.default.failed_job_registry) == 0
+
+
+def test_the_ranker_agrees_with_kept_tier_for_any_tiers_and_values():
+    import random
+
+    from loyalty_app.program.tiers import kept_tier, ranker
+
+    generator = random.Random(10)
+    for _ in range(300):
+        tiers = [TierRule(key, f"T{key}", Decimal(generator.choice([0, 5, 5, 10, 50, 99.5, 100, 1000])))
+                 for key in range(1, generator.randint(0, 6) + 1)]  # equal thresholds too
+        rank = ranker(tiers)
+        for _ in range(20):
+            value = Decimal(generator.choice([-1, 0, 4, 5, 9.99, 10, 99.5, 500, 5000]))
+            previous = generator.choice([None, Decimal(0), Decimal(7), Decimal(2000)])
+            assert rank(value, previous) == kept_tier(tiers, value, previous), (tiers, value, previous)
