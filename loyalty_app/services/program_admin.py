@@ -43,7 +43,6 @@ TIER = Subject("tier", Tier, TierSchema, ("name", "threshold"), "threshold")
 REWARD = Subject("reward", Reward, RewardSchema, ("name",), "cost")
 ACTION = Subject("action", EarningRule, ActionSchema, ("action",), "id")
 CAMPAIGN = Subject("campaign", Campaign, CampaignSchema, (), "starts_at")
-SUBJECTS = {subject.name: subject for subject in (TIER, REWARD, ACTION, CAMPAIGN)}
 
 
 def lock_program(session: Session, shop: Shop) -> None:
