@@ -1,6 +1,7 @@
 """Ranking a whole shop at once: one query agrees with the member-by-member rules, and big re-ranks go to a job."""
 from __future__ import annotations
 
+import signal
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -110,7 +111,12 @@ def test_with_redis_a_tier_change_commits_at_once_and_a_job_re_ranks(pg_redis_ap
             with pg_redis_app.app_context():
                 return super().perform_job(*args, **kwargs)
 
-    InProcessWorker([queues.default], connection=queues.redis).work(burst=True)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        InProcessWorker([queues.default], connection=queues.redis).work(burst=True)
+    finally:  # the worker installs its own; later tests (and xdist's shutdown) must not meet them
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     assert tiers() == {1: "Bronze", 2: "Silver", 3: "Bronze"}
     assert queues.default.count == 0 and len(queues.default.failed_job_registry) == 0
 
