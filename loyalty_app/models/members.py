@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -53,6 +53,10 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_member_id_id", "member_id", "id"),
         Index("ix_ledger_entries_member_id_created_at", "member_id", "created_at"),  # tier windows
         Index("ix_ledger_entries_state_available_at", "state", "available_at"),
+        # A shop's tier entry bonuses, which points progress leaves out: the admin's ranking of every
+        # member at once reads them without scanning the shop's whole ledger.
+        Index("ix_ledger_entries_tier_bonuses", "shop_id", "member_id", postgresql_where=text("kind = 'bonus'"),
+              sqlite_where=text("kind = 'bonus'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

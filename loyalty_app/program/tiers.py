@@ -1,9 +1,12 @@
 """VIP tiers: which tier a member qualifies for, over which window."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,81 @@ def resolve_tier(
     if qualified is not None and qualified.threshold > current.threshold:
         return qualified
     return current
+
+
+class Standing(NamedTuple):
+    """A member's tier and tier progress, as one set-based query reads them for a whole shop.
+
+    A named tuple, not a dataclass: a shop's ranking builds one per member, 100,000 at a time.
+    """
+
+    member_id: int
+    tier_key: int | None
+    value: Decimal | int
+    previous_value: Decimal | int | None = None
+
+
+def ranker(tiers: list[TierRule]) -> Callable[[Decimal | int, Decimal | int | None], TierRule | None]:
+    """``kept_tier`` for many members at once: each lookup is a binary search over the thresholds.
+
+    Among tiers of equal threshold the first in ``tiers`` wins, as ``qualifying_tier``'s ``max`` picks it.
+    """
+    first_at: dict[Decimal, TierRule] = {}
+    for tier in tiers:
+        first_at.setdefault(tier.threshold, tier)
+    thresholds = sorted(first_at)
+    ordered = [first_at[threshold] for threshold in thresholds]
+
+    def qualifying(value: Decimal | int) -> int:
+        return bisect_right(thresholds, value) - 1
+
+    def rank(value: Decimal | int, previous_value: Decimal | int | None = None) -> TierRule | None:
+        index = qualifying(value) if previous_value is None else max(qualifying(value), qualifying(previous_value))
+        return ordered[index] if index >= 0 else None
+
+    return rank
+
+
+@dataclass
+class RankingComparison:
+    """How a tier list ranks the members against the tiers they hold now.
+
+    ``counts``: tier key → [members in it now, members in it after]; ``moves``: (from, to, "up"|"down") → members.
+    """
+
+    members: int = 0
+    up: int = 0
+    down: int = 0
+    same: int = 0
+    counts: dict[int | None, list[int]] = field(default_factory=dict)
+    moves: dict[tuple[int | None, int | None, str], int] = field(default_factory=dict)
+
+
+def compare_rankings(current: list[TierRule], proposed: list[TierRule], standings: list[Standing]) -> RankingComparison:
+    """Rank every member under ``proposed`` (as a re-evaluation would: demotion allowed) and compare.
+
+    A tier kept in the proposal has the same key in both lists. A move is up or down by the
+    thresholds: the tier a member leaves is measured at its proposed threshold when it is kept,
+    else at its current one; no tier ranks below every tier.
+    """
+    held_at = {tier.key: tier.threshold for tier in current}
+    held_at.update({tier.key: tier.threshold for tier in proposed})
+    rank = ranker(proposed)
+    result = RankingComparison(counts={tier.key: [0, 0] for tier in [*current, *proposed]})
+    for standing in standings:
+        target = rank(standing.value, standing.previous_value)
+        after = target.key if target else None
+        before = standing.tier_key if standing.tier_key in held_at else None
+        result.members += 1
+        result.counts.setdefault(before, [0, 0])[0] += 1
+        result.counts.setdefault(after, [0, 0])[1] += 1
+        if after == before:
+            result.same += 1
+            continue
+        direction = "up" if before is None or (after is not None and held_at[after] > held_at[before]) else "down"
+        result.moves[before, after, direction] = result.moves.get((before, after, direction), 0) + 1
+        if direction == "up":
+            result.up += 1
+        else:
+            result.down += 1
+    return result

@@ -82,9 +82,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_vitals')),
     sa.UniqueConstraint('shop_id', 'page', 'metric', name=op.f('uq_web_vitals_shop_id_page_metric'))
     )
+    # program: the tier bonuses the admin's set-based ranking subtracts, found without a ledger scan
+    op.create_index('ix_ledger_entries_tier_bonuses', 'ledger_entries', ['shop_id', 'member_id'], unique=False,
+                    postgresql_where=sa.text("kind = 'bonus'"), sqlite_where=sa.text("kind = 'bonus'"))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_ledger_entries_tier_bonuses', table_name='ledger_entries')
     op.drop_table('web_vitals')
     with op.batch_alter_table('program_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_program_changes_shop_id_id')
