@@ -154,7 +154,7 @@ def _limit(rows: list[Row]) -> list[Row]:
 def _read_csv(text: str) -> tuple[str, list[Row]]:
     first = text.splitlines()[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [cell.strip().lower() for cell in next(reader)]
         columns = set(header)
@@ -405,7 +405,7 @@ def import_entries(session: Session, record: LedgerImport) -> list[tuple[LedgerE
     for chunk in _in_chunks(keys):
         found.extend(session.execute(
             select(LedgerEntry, Member).join(Member, Member.id == LedgerEntry.member_id)
-            .where(LedgerEntry.shop_id == record.shop_id, LedgerEntry.idempotency_key.in_(chunk))).tuples())
+            .where(LedgerEntry.shop_id == record.shop_id, LedgerEntry.idempotency_key.in_(chunk))).all())
     return sorted(found, key=lambda pair: pair[0].id)
 
 
