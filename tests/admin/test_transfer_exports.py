@@ -143,3 +143,23 @@ def test_exports_hold_only_the_callers_shop(app, client, admin_api, session, sho
 def test_exports_need_a_token(client, shop):
     assert client.get("/admin/api/exports/members.csv").status_code == 401
     assert client.get("/admin/api/exports/ledger.csv").status_code == 401
+
+
+def test_a_finished_export_leaves_no_connection_in_a_transaction(app, client, staff_token):
+    """A session held from the view would outlive the stream (on SQLite, holding the write lock for good).
+
+    No test-wide app context here (unlike the ``session`` fixture), so each request tears down its own.
+    """
+    from loyalty_app.extensions import db
+    from tests.conftest import SHOP_DOMAIN
+
+    with app.app_context():
+        created = install_shop(db.session(), SHOP_DOMAIN, "shpat_test", app.extensions["token_box"])
+        _members(db.session(), created, 3)
+    pool = app.extensions["db"].engine.pool
+    api = AdminApi(client, staff_token())
+    for path in ("/exports/members.csv", "/exports/ledger.csv"):
+        response = api.get(path)
+        assert response.get_data(as_text=True).count("\r\n") == 4
+        response.close()
+        assert pool.checkedout() == 0

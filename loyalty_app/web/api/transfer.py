@@ -1,12 +1,14 @@
 """Import and export: CSV exports of members and the ledger (streamed), opening-balance imports and their undo."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, request, stream_with_context
+from sqlalchemy.orm import Session
 
 from ...extensions import db
-from ...models import LedgerImport
+from ...models import LedgerImport, Shop
 from ...schemas.transfer import (ImportBodySchema, ImportDetailSchema, ImportPreviewSchema, ImportQuerySchema,
                                  ImportSchema)
 from ...services import exports, imports
@@ -21,8 +23,20 @@ def _limit_import_size() -> None:
         request.max_content_length = imports.MAX_BYTES + 64 * 1024  # room for a multipart envelope
 
 
-def _csv_download(name: str, chunks: Any) -> Response:
-    response = Response(stream_with_context(chunks), mimetype="text/csv")
+def _csv_download(name: str, rows: Callable[[Session, Shop], Iterator[str]]) -> Response:
+    """Stream ``rows`` as a CSV attachment.
+
+    The session is taken inside the generator, once Flask has pushed the request's contexts again
+    for the streaming: the view's own session is closed when the view returns, and the teardown
+    after streaming removes the registry's session, so one held from the view would stay open in
+    a transaction (on SQLite, holding the write lock) for good.
+    """
+    shop = current_shop()
+
+    def stream() -> Iterator[str]:
+        yield from rows(db.session(), shop)  # type: ignore[misc]
+
+    response = Response(stream_with_context(stream()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -31,13 +45,13 @@ def _csv_download(name: str, chunks: Any) -> Response:
 @route("/exports/members.csv", "GET", summary="Every member of the shop as CSV (streamed)", produces="text/csv")
 def export_members() -> Response:
     """Streamed in batches: memory stays flat however many members the shop has."""
-    return _csv_download("members.csv", exports.member_rows(db.session(), current_shop()))  # type: ignore[misc]
+    return _csv_download("members.csv", exports.member_rows)
 
 
 @route("/exports/ledger.csv", "GET", summary="Every ledger entry of the shop as CSV (streamed)", produces="text/csv")
 def export_ledger() -> Response:
     """Streamed in batches, oldest entry first."""
-    return _csv_download("ledger.csv", exports.ledger_rows(db.session(), current_shop()))  # type: ignore[misc]
+    return _csv_download("ledger.csv", exports.ledger_rows)
 
 
 @route("/imports", "POST", summary="Preview (dry_run=true, the default) or apply a file of balances",
