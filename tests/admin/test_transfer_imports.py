@@ -277,7 +277,7 @@ def test_undo_is_refused_naming_members_who_spent_the_points(admin_api, session,
     entries_before = counts(session)[1]
     response = admin_api.post(f"/imports/{record['id']}/undo")
     assert response.status_code == 409
-    assert response.get_json()["members"] == [{"customer_id": 1001, "balance": 200, "points": 460}]
+    assert response.get_json()["errors"]["members"] == [{"customer_id": 1001, "balance": 200, "points": 460}]
     assert counts(session)[1] == entries_before
     assert admin_api.get(f"/imports/{record['id']}").get_json()["undone_at"] is None
     ledger.post(session, kari.id, amount=260, kind="adjust", key="top-up", source="test")

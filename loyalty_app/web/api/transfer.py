@@ -115,6 +115,6 @@ def undo_import(import_id: int) -> Any:
     except imports.UndoBlocked as exc:
         session.rollback()
         return error("conflict", "members have spent imported points since; adjust them first, then undo", 409,
-                     members=exc.shortfalls)
+                     errors={"members": exc.shortfalls})
     session.commit()
     return undone
