@@ -278,6 +278,7 @@ def test_undo_is_refused_naming_members_who_spent_the_points(admin_api, session,
     response = admin_api.post(f"/imports/{record['id']}/undo")
     assert response.status_code == 409
     assert response.get_json()["errors"]["members"] == [{"customer_id": 1001, "balance": 200, "points": 460}]
+    assert "customer 1001 has 200, the undo takes 460" in response.get_json()["message"]
     assert counts(session)[1] == entries_before
     assert admin_api.get(f"/imports/{record['id']}").get_json()["undone_at"] is None
     ledger.post(session, kari.id, amount=260, kind="adjust", key="top-up", source="test")
@@ -305,3 +306,13 @@ def test_import_routes_need_a_token(client, shop):
                        ).status_code == 401
     assert client.get("/admin/api/imports").status_code == 401
     assert client.post("/admin/api/imports/1/undo").status_code == 401
+
+
+def test_an_import_by_api_key_names_the_key_as_its_actor(client, admin_api, session, shop, members):
+    created = admin_api.post("/keys", json={"name": "ERP"}).get_json()
+    by_key = AdminApi(client, created["secret"])
+    record = _apply(by_key, "customer_id,points\n1003,5\n")
+    assert record["actor"] == f"api-key:{created['key']['id']}"
+    entry = session.execute(select(LedgerEntry).where(LedgerEntry.source == f"import:{record['id']}")).scalar_one()
+    assert entry.actor == record["actor"]
+    assert by_key.post(f"/imports/{record['id']}/undo").get_json()["undone_by"] == record["actor"]

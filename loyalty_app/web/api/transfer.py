@@ -114,7 +114,10 @@ def undo_import(import_id: int) -> Any:
         return error("conflict", "this import was undone already", 409)
     except imports.UndoBlocked as exc:
         session.rollback()
-        return error("conflict", "members have spent imported points since; adjust them first, then undo", 409,
-                     errors={"members": exc.shortfalls})
+        named = "; ".join(f"customer {m['customer_id'] or '(redacted)'} has {m['balance']}, the undo takes "
+                          f"{m['points']}" for m in exc.shortfalls[:10])
+        more = f" and {len(exc.shortfalls) - 10} more" if len(exc.shortfalls) > 10 else ""
+        return error("conflict", f"members have spent imported points since ({named}{more}); adjust them first, "
+                     "then undo", 409, errors={"members": exc.shortfalls})
     session.commit()
     return undone
