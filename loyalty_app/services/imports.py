@@ -48,10 +48,12 @@ from .. import ledger
 from ..models import LedgerEntry, LedgerImport, Member, Shop, utcnow
 from .members import enrol
 
-MAX_BYTES = 2 * 1024 * 1024
-"""The largest file taken (413 above): about 50,000 rows of ``customer_id,email,points``."""
-MAX_ROWS = 10_000
-"""The most data rows in one import: applied in one request and one transaction, so it stays short."""
+MAX_BYTES = 8 * 1024 * 1024
+"""The largest file taken (413 above, before it is read): room for ``MAX_ROWS`` customers of LoyaltyLion's JSON
+Lines export, about a kilobyte each; a CSV of that many rows is far smaller."""
+MAX_ROWS = 5_000
+"""The most data rows in one import: applied in one request and one transaction (two statements a row through
+``ledger.post``), so a request stays well within a proxy's timeout."""
 MAX_POINTS = 2**31 - 1
 """Balances are 32-bit integers in the database."""
 MAX_ID = 2**63 - 1
