@@ -62,14 +62,14 @@ def _csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     yield buffer.getvalue()
 
 
-def member_rows(session: Session, shop: Shop, batch: int = BATCH) -> Iterator[str]:
+def member_rows(session: Session, shop: Shop, batch: int | None = None) -> Iterator[str]:
     """``members.csv``: every member of the shop, oldest first, in CSV chunks."""
     query = (select(Member.customer_id, Member.email, Member.first_name, Member.last_name, Member.balance,
                     Member.pending, Member.lifetime, Tier.name, Member.excluded, Member.created_at,
                     Member.last_activity_at, Member.redacted_at)
              .outerjoin(Tier, Tier.id == Member.tier_id)
              .where(Member.shop_id == shop.id).order_by(Member.id)
-             .execution_options(yield_per=batch))
+             .execution_options(yield_per=batch or BATCH))
 
     def rows() -> Iterator[Sequence[Any]]:
         for (customer_id, email, first, last, balance, pending, lifetime, tier, excluded, created_at, active,
@@ -83,7 +83,7 @@ def member_rows(session: Session, shop: Shop, batch: int = BATCH) -> Iterator[st
     return _csv_chunks(MEMBER_COLUMNS, rows())
 
 
-def ledger_rows(session: Session, shop: Shop, batch: int = BATCH) -> Iterator[str]:
+def ledger_rows(session: Session, shop: Shop, batch: int | None = None) -> Iterator[str]:
     """``ledger.csv``: every ledger entry of the shop in the order it was posted, in CSV chunks.
 
     A redacted member's entries stay (totals must still add up) without the customer id or the
@@ -94,7 +94,7 @@ def ledger_rows(session: Session, shop: Shop, batch: int = BATCH) -> Iterator[st
                     LedgerEntry.idempotency_key, LedgerEntry.note, LedgerEntry.actor, LedgerEntry.detail)
              .join(Member, Member.id == LedgerEntry.member_id)
              .where(LedgerEntry.shop_id == shop.id).order_by(LedgerEntry.id)
-             .execution_options(yield_per=batch))
+             .execution_options(yield_per=batch or BATCH))
 
     def rows() -> Iterator[Sequence[Any]]:
         for (entry_id, customer_id, redacted_at, kind, amount, state, available_at, created_at, source, key, note,

@@ -32,7 +32,15 @@ def _members(session, shop, count: int, start: int = 5000) -> list[Member]:  # t
 
 
 def test_members_export_has_a_header_and_every_member_across_batches(admin_api, session, shop, monkeypatch):
+    read: list[int] = []
     monkeypatch.setattr(exports, "BATCH", 2)
+    from sqlalchemy import event
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if context is not None and "yield_per" in context.execution_options:
+            read.append(context.execution_options["yield_per"])
+
+    event.listen(session.get_bind(), "before_cursor_execute", count)
     monkeypatch.setattr(exports, "CHUNK", 10)  # many small chunks: the stream is cut between rows
     members = _members(session, shop, 7)
     response = admin_api.get("/exports/members.csv")
@@ -44,6 +52,8 @@ def test_members_export_has_a_header_and_every_member_across_batches(admin_api, 
     assert [int(r["customer_id"]) for r in rows] == [m.customer_id for m in members]
     assert [int(r["balance"]) for r in rows] == [10 + n for n in range(7)]
     assert rows[3]["email"] == "m3@example.com" and rows[3]["excluded"] == "false"
+    event.remove(session.get_bind(), "before_cursor_execute", count)
+    assert read == [2]  # one query, read two rows at a time: seven members took four batches
 
 
 def test_export_reads_in_batches_of_the_batch_size(session, shop):

@@ -1,6 +1,7 @@
 """Opening-balance imports: dry run, all-or-nothing apply, undo whole, every bad input a 4xx, one shop's only."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -191,6 +192,9 @@ def test_too_many_rows_is_422_and_too_many_bytes_is_413(admin_api, session, memb
     too_large = send(admin_api, big, dry_run="false")
     assert too_large.status_code == 413
     assert too_large.get_json()["error"] == "request_entity_too_large"
+    upload = {"file": (io.BytesIO(b"customer_id,points\n" + b"1001,1\n" * 20), "big.csv")}
+    uploaded = admin_api.post("/imports?dry_run=false", data=upload, content_type="multipart/form-data")
+    assert uploaded.status_code == 413 and uploaded.get_json()["error"] == "request_entity_too_large"
     assert session.query(LedgerImport).count() == 0
 
 
@@ -200,8 +204,6 @@ def test_bad_query_values_are_422(admin_api, members):
 
 
 def test_a_multipart_upload_and_a_semicolon_file_work_too(admin_api, session, shop, members):
-    import io
-
     response = admin_api.post("/imports?dry_run=false", data={"file": (io.BytesIO(b"customer_id;points\n1001;9\n"),
                                                                        "balances.csv")},
                               content_type="multipart/form-data")

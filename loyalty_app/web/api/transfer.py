@@ -66,7 +66,7 @@ def create_import(data: bytes, params: dict[str, Any]) -> Any:
         data = upload.read()
         filename = filename or upload.filename or None
     if len(data) > imports.MAX_BYTES:
-        return error("too_large", f"the file is larger than {imports.MAX_BYTES} bytes; split it", 413)
+        return error("request_entity_too_large", f"the file is larger than {imports.MAX_BYTES} bytes; split it", 413)
     session = db.session()  # type: ignore[misc]
     try:
         if params["dry_run"]:
