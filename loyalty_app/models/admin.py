@@ -53,9 +53,11 @@ class ProgramChange(Base):
 
 
 class LedgerImport(Base):
-    """A CSV of opening balances applied as one batch of ledger entries (``source`` = ``import:<id>``).
+    """A file of opening balances applied as one batch of ledger entries (``source`` = ``import:<id>``).
 
-    ``rows`` keeps what each row did, so the import can be shown and undone whole.
+    The entries are the record of what each row did: keyed ``import:<id>:<n>`` for the file's n-th
+    row (found again exactly, through the shop's key index), with the file line and the balance
+    before and after in ``detail``. ``row_count`` bounds those keys; undo reverses them whole.
     """
 
     __tablename__ = "ledger_imports"
