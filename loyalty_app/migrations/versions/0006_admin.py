@@ -82,9 +82,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_vitals')),
     sa.UniqueConstraint('shop_id', 'page', 'metric', name=op.f('uq_web_vitals_shop_id_page_metric'))
     )
+    # The Activity page: a shop's events by status, newest first, and its counts by status.
+    op.create_index('ix_webhook_events_shop_id_status_id', 'webhook_events', ['shop_id', 'status', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_webhook_events_shop_id_status_id', table_name='webhook_events')
     op.drop_table('web_vitals')
     with op.batch_alter_table('program_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_program_changes_shop_id_id')
