@@ -27,7 +27,7 @@ def list_activity_events(params: dict[str, Any]) -> Any:
 
 
 @route("/activity/events/<id:event_id>/retry", "POST", summary="Put a failed event back in the inbox and drain it",
-       response=EventSchema)
+       response=EventSchema, errors=(409,))
 def retry_activity_event(event_id: int) -> Any:
     """Requeue, commit, then schedule the drain (inline without Redis: the answer shows the new status)."""
     session = db.session()  # type: ignore[misc]

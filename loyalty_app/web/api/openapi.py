@@ -31,6 +31,10 @@ _ERRORS = {
     "404": "No such object in this shop.",
     "422": "Invalid fields; nothing was changed.",
 }
+_OPTIONAL_ERRORS = {
+    409: "The object is not in a state that allows this; nothing was changed.",
+}
+"""Statuses a route declares with ``route(errors=...)``: described only where they can happen."""
 
 
 def _parameters(rule: str) -> list[dict[str, Any]]:
@@ -65,6 +69,9 @@ def _operation(op: Operation, rule: str) -> dict[str, Any]:
                                      "content": {"application/json": {"schema": {"type": "object"}}}}
     for status, description in _ERRORS.items():
         responses[status] = {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+    for code in op.errors:
+        responses[str(code)] = {"description": _OPTIONAL_ERRORS[code],
+                                "content": {"application/json": {"schema": ErrorSchema}}}
     described["responses"] = responses
     return described
 
