@@ -8,12 +8,13 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
+from loyalty_app import create_app
 from loyalty_app.extensions import db
 from loyalty_app.models import LedgerEntry, WebhookEvent, WebVital, utcnow
 from loyalty_app.services.activity import verdict
 from loyalty_app.services.members import find_member
 from loyalty_app.services.shops import install_shop
-from tests.conftest import SHOP_DOMAIN
+from tests.conftest import BASE_CONFIG, SHOP_DOMAIN
 from tests.helpers import AdminApi, simple_order
 
 OTHER_SHOP = "other-shop.myshopify.com"
@@ -227,3 +228,19 @@ def test_nul_characters_are_422_on_both_databases(admin_api, session):
     assert admin_api.get("/activity/events?status=fail%00ed").status_code == 422
     assert admin_api.post("/vitals", json={"page": "admin.home", "metrics": [{"name": "LCP", "value": 1, "id": "\x00"}]}
                           ).status_code == 422
+
+
+def test_retry_when_redis_is_down_keeps_the_event_queued_for_the_sweeper(app, session, shop, staff_token):
+    event = add_event(session, shop, body=simple_order(80, 8, "20.00"))
+    session.commit()
+    down = create_app({**BASE_CONFIG, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": "redis://127.0.0.1:1/0",
+                       "AUTO_MIGRATE": False})
+    try:
+        answer = AdminApi(down.test_client(), staff_token()).post(f"/activity/events/{event.id}/retry")
+        assert answer.status_code == 200 and answer.get_json()["status"] == "received"
+        health = AdminApi(down.test_client(), staff_token()).get("/activity/health").get_json()
+        assert health["queue"] == {"reachable": False, "depth": None, "failed_jobs": None}
+    finally:
+        down.extensions["db"].dispose()
+    session.expire_all()
+    assert session.get(WebhookEvent, event.id).status == "received"  # overdue: the sweeper schedules its drain

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from flask import Flask
+from hypothesis import find, strategies
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -223,13 +224,15 @@ def example(schema: dict[str, Any], document: dict[str, Any], name: str = "") ->
         return max(schema.get("minimum", 1), 1) if schema.get("maximum", 1) >= 1 else schema["maximum"]
     if kind == "boolean":
         return False
-    later = any(word in name for word in ("end", "until", "to"))
+    later = name.startswith(("end", "until", "to")) or name.endswith(("_end", "_until", "_to"))  # ends after starts
     if schema.get("format") == "date-time":
         return "2031-01-02T00:00:00+00:00" if later else "2031-01-01T00:00:00+00:00"
     if schema.get("format") == "date":
         return "2031-01-02" if later else "2031-01-01"
     if schema.get("format") == "email":
         return "a@example.com"
+    if "pattern" in schema:  # the simplest string the pattern takes (an idempotency key, a code)
+        return find(strategies.from_regex(schema["pattern"], fullmatch=True), lambda _: True)
     size = min(max(schema.get("minLength", 1), 1), schema.get("maxLength", 100))
     return "1" * size  # a name, a number written as a string (Decimal as_string) or a code all take it
 
