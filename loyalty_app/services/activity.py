@@ -13,6 +13,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import QueueState
@@ -169,11 +171,7 @@ def record_vitals(session: Session, shop: Shop, page: str, metrics: Sequence[dic
     latest = {metric["name"]: float(metric["value"]) for metric in metrics}
     if not latest:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(WebVital).values([{"shop_id": shop.id, "page": page, "metric": name, "value": value,
                                           "reported_at": now} for name, value in sorted(latest.items())])
     session.execute(statement.on_conflict_do_update(
