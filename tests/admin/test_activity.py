@@ -244,3 +244,27 @@ def test_retry_when_redis_is_down_keeps_the_event_queued_for_the_sweeper(app, se
         down.extensions["db"].dispose()
     session.expire_all()
     assert session.get(WebhookEvent, event.id).status == "received"  # overdue: the sweeper schedules its drain
+
+
+def test_decimals_written_as_strings_are_documented_as_strings():
+    """apispec called them numbers with string bounds ("maximum": "100"), which schemathesis refuses as OpenAPI."""
+    from decimal import Decimal
+
+    from apispec import APISpec
+    from marshmallow import Schema, fields, validate
+
+    from loyalty_app.web.api.openapi import _plugin
+
+    class Priced(Schema):
+        rate = fields.Decimal(as_string=True, validate=validate.Range(min=Decimal("0"), max=Decimal("100"),
+                                                                     min_inclusive=False))
+        floor = fields.Decimal(as_string=True, allow_none=True, validate=validate.Range(min=0, max=10**9))
+        plain = fields.Decimal(validate=validate.Range(min=0, max=5))
+
+    spec = APISpec(title="t", version="1", openapi_version="3.0.3", plugins=[_plugin()])
+    spec.components.schema("Priced", schema=Priced)
+    properties = spec.to_dict()["components"]["schemas"]["Priced"]["properties"]
+    assert properties["rate"] == {"type": "string", "format": "decimal", "x-minimum": "0", "x-maximum": "100"}
+    assert properties["floor"] == {"type": "string", "format": "decimal", "nullable": True, "x-minimum": "0",
+                                   "x-maximum": "1000000000"}
+    assert properties["plain"] == {"type": "number", "minimum": 0, "maximum": 5}
