@@ -25,6 +25,7 @@ class WebhookEvent(Base):
         Index("ix_webhook_events_status_id", "status", "id"),
         Index("ix_webhook_events_shop_id_order_id", "shop_id", "order_id"),
         Index("ix_webhook_events_shop_id_customer_id", "shop_id", "customer_id"),
+        Index("ix_webhook_events_shop_id_status_id", "shop_id", "status", "id"),  # the Activity page's lists and counts
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

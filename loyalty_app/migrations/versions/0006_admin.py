@@ -86,8 +86,12 @@ def upgrade() -> None:
     op.create_index('ix_ledger_entries_tier_bonuses', 'ledger_entries', ['shop_id', 'member_id'], unique=False,
                     postgresql_where=sa.text("kind = 'bonus'"), sqlite_where=sa.text("kind = 'bonus'"))
 
+    # The Activity page: a shop's events by status, newest first, and its counts by status.
+    op.create_index('ix_webhook_events_shop_id_status_id', 'webhook_events', ['shop_id', 'status', 'id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index('ix_webhook_events_shop_id_status_id', table_name='webhook_events')
     op.drop_index('ix_ledger_entries_tier_bonuses', table_name='ledger_entries')
     op.drop_table('web_vitals')
     with op.batch_alter_table('program_changes', schema=None) as batch_op:

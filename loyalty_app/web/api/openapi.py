@@ -31,6 +31,41 @@ _ERRORS = {
     "404": "No such object in this shop.",
     "422": "Invalid fields; nothing was changed.",
 }
+_OPTIONAL_ERRORS = {
+    409: "The object is not in a state that allows this; nothing was changed.",
+}
+"""Statuses a route declares with ``route(errors=...)``: described only where they can happen."""
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _decimals_as_strings(_converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Document a Decimal written ``as_string`` as the string it is, its range kept as ``x-minimum``/``x-maximum``.
+
+    apispec calls every Decimal a number and renders a Range's bounds through the field, so an
+    ``as_string`` decimal got ``"maximum": "100"``: a string where OpenAPI requires a number, and a
+    number type for an answer that is a string (schemathesis refused the document).
+    """
+    if not (isinstance(field, fields.Decimal) and field.as_string):
+        return {}
+    for bound in _BOUNDS:  # apispec merges what this returns; the bounds it set must go, so ``ret`` is edited
+        if bound in ret:
+            ret[f"x-{bound}"] = str(ret.pop(bound))
+    return {"type": "string", "format": "decimal"}  # null, where allowed, is ``nullable`` (OpenAPI 3.0)
+
+
+def _plugin() -> MarshmallowPlugin:
+    """apispec's marshmallow plugin with our rules (must be given to an APISpec before use)."""
+    plugin = MarshmallowPlugin()
+    original = plugin.init_spec
+
+    def init_spec(spec: APISpec) -> None:
+        original(spec)
+        plugin.converter.add_attribute_function(_decimals_as_strings)  # type: ignore[union-attr]
+
+    plugin.init_spec = init_spec  # type: ignore[method-assign]
+    return plugin
 
 
 def _parameters(rule: str) -> list[dict[str, Any]]:
@@ -65,13 +100,16 @@ def _operation(op: Operation, rule: str) -> dict[str, Any]:
                                      "content": {"application/json": {"schema": {"type": "object"}}}}
     for status, description in _ERRORS.items():
         responses[status] = {"description": description, "content": {"application/json": {"schema": ErrorSchema}}}
+    for code in op.errors:
+        responses[str(code)] = {"description": _OPTIONAL_ERRORS[code],
+                                "content": {"application/json": {"schema": ErrorSchema}}}
     described["responses"] = responses
     return described
 
 
 @cache
 def _document(app: Flask) -> dict[str, Any]:
-    spec = APISpec(title="Loyalty admin API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+    spec = APISpec(title="Loyalty admin API", version="1", openapi_version="3.0.3", plugins=[_plugin()],
                    info={"description": "The program, members, analytics, imports and exports of one shop. "
                                         "Authenticate with an App Bridge session token or an API key "
                                         "(`Authorization: Bearer lyk_…`)."})

@@ -187,14 +187,22 @@
     api(target[0], target[1], payload).then(function (result) { finish(result, button); });
   });
 
-  // Web Vitals for this page, as App Bridge measures them (LCP, CLS, INP, ...).
+  // Web Vitals for this page. App Bridge calls back with a report {appId, shopId, userId, appLoadId,
+  // metrics: [{id, name, value}]} (shopify.dev, App Home: Web Vitals API); older App Bridge passed one metric.
+  // Only the metrics /admin/api/vitals keeps are sent: another name (FID, ...) would get the whole report refused.
+  var VITALS = ["LCP", "CLS", "INP", "FCP", "TTFB"];
+
   function reportVitals() {
     var vitals = window.shopify && window.shopify.webVitals;
     if (!vitals || typeof vitals.onReport !== "function") return;
     vitals.onReport(function (report) {
-      var metrics = report && report.metrics ? report.metrics : [report];
-      var values = metrics.filter(Boolean).map(function (m) { return { name: m.name, value: m.value }; });
-      if (values.length) api("POST", "/admin/api/vitals", { page: body.getAttribute("data-page"), metrics: values });
+      var metrics = report && Array.isArray(report.metrics) ? report.metrics : [report];
+      var values = metrics.filter(function (m) {
+        return m && VITALS.indexOf(m.name) >= 0 && typeof m.value === "number" && isFinite(m.value);
+      }).map(function (m) { return { name: m.name, value: m.value }; });
+      if (!values.length) return;
+      return api("POST", "/admin/api/vitals", { page: body.getAttribute("data-page"), metrics: values })
+        .catch(function () { /* best effort: a lost measurement is not worth an error */ });
     });
   }
 
