@@ -34,9 +34,9 @@ def enqueue_rerank(shop_id: int) -> None:
     If Redis refuses, the change stands and the daily upkeep's re-evaluation ranks the members;
     the merchant's change is not undone for that.
     """
-    assert queues.default is not None
+    assert queues.jobs is not None
     try:
-        queues.default.enqueue(rerank_shop, shop_id, job_timeout=3600, result_ttl=300, failure_ttl=7 * 86400,
+        queues.jobs.enqueue(rerank_shop, shop_id, job_timeout=3600, result_ttl=300, failure_ttl=7 * 86400,
                                retry=Retry(max=3, interval=[10, 60, 300]))
     except Exception:  # a Redis outage must not fail a change already committed
         log.exception("could not queue the re-ranking of shop %s; the daily upkeep will rank its members", shop_id)

@@ -90,7 +90,7 @@ def retry_event(session: Session, shop: Shop, event_id: int) -> WebhookEvent | N
 
 @dataclass(frozen=True)
 class QueueHealth:
-    """The job queue, shared by every shop: jobs waiting and jobs failed for good (None if Redis did not answer)."""
+    """The job queues, shared by every shop: jobs waiting and jobs failed for good (None if Redis did not answer)."""
 
     reachable: bool
     depth: int | None
@@ -120,9 +120,11 @@ def health(session: Session, shop: Shop, queues: QueueState, now: datetime | Non
 
 
 def _queue_health(queues: QueueState) -> QueueHealth:
-    assert queues.default is not None
+    """Both lanes together (webhook drains, and the jobs that call Shopify): what waits and what failed."""
+    lanes = [queue for queue in (queues.default, queues.jobs) if queue is not None]
     try:
-        return QueueHealth(True, queues.default.count, queues.default.failed_job_registry.count)
+        return QueueHealth(True, sum(queue.count for queue in lanes),
+                           sum(queue.failed_job_registry.count for queue in lanes))
     except RedisError:  # the page still shows the inbox; the queue reads as unreachable
         return QueueHealth(False, None, None)
 

@@ -114,6 +114,7 @@ def test_bad_bodies_are_400_or_422_and_change_nothing(admin_api, session):
 def test_wrong_method_is_405_json(admin_api):
     response = admin_api.put("/keys")
     assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
     assert response.get_json()["error"] == "method_not_allowed"
 
 

@@ -104,7 +104,7 @@ def test_with_redis_a_tier_change_commits_at_once_and_a_job_re_ranks(pg_redis_ap
 
     assert tiers() == {1: "Silver", 2: "Silver", 3: "Bronze"}  # the request did not re-rank
     queues = pg_redis_app.extensions["queues"]
-    assert queues.default.count == 1
+    assert queues.jobs.count == 1
 
     class InProcessWorker(SimpleWorker):
         def perform_job(self, *args, **kwargs):  # as webhooks.worker.Worker does, with this test's app
@@ -113,12 +113,12 @@ def test_with_redis_a_tier_change_commits_at_once_and_a_job_re_ranks(pg_redis_ap
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        InProcessWorker([queues.default], connection=queues.redis).work(burst=True)
+        InProcessWorker([queues.jobs], connection=queues.redis).work(burst=True)
     finally:  # the worker installs its own; later tests (and xdist's shutdown) must not meet them
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     assert tiers() == {1: "Bronze", 2: "Silver", 3: "Bronze"}
-    assert queues.default.count == 0 and len(queues.default.failed_job_registry) == 0
+    assert queues.jobs.count == 0 and len(queues.jobs.failed_job_registry) == 0
 
 
 def test_the_ranker_agrees_with_kept_tier_for_any_tiers_and_values():

@@ -143,7 +143,11 @@ def _http_error(exc: HTTPException) -> Any:
     """Under /admin/api/ every error is JSON (an unmatched path or method too); elsewhere Flask's own page."""
     if not request.path.startswith(PREFIX):
         return exc
-    return error(exc.name.lower().replace(" ", "_"), exc.description or exc.name, exc.code or 500)
+    response = error(exc.name.lower().replace(" ", "_"), exc.description or exc.name, exc.code or 500)
+    for name, value in exc.get_headers():
+        if name == "Allow":  # a 405 names the methods the route takes
+            response.headers[name] = value
+    return response
 
 
 from . import activity, analytics, keys, members, openapi, program, transfer, vitals  # noqa: E402,F401  (routes register on bp)

@@ -40,7 +40,7 @@ def retry_activity_event(event_id: int) -> Any:
         abort(404)
     session.commit()
     try:
-        schedule_drain(current_app._get_current_object())  # type: ignore[attr-defined]
+        schedule_drain(current_app._get_current_object(), on_request_path=True)  # type: ignore[attr-defined]
     except RedisError:  # the event is committed as received and overdue: the sweeper schedules the drain
         log.exception("retry of webhook event %s: the drain could not be scheduled; the sweeper will", event_id)
     session.refresh(event)
