@@ -83,8 +83,20 @@ def upgrade() -> None:
     sa.UniqueConstraint('shop_id', 'page', 'metric', name=op.f('uq_web_vitals_shop_id_page_metric'))
     )
 
+    # The admin's member list (newest first, keyset on id) and, on PostgreSQL, its prefix search by email or
+    # name (SQLite cannot use an expression index for LIKE).
+    op.create_index('ix_members_shop_id_id', 'members', ['shop_id', 'id'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        for column in ('email', 'first_name', 'last_name'):
+            op.create_index(f'ix_members_shop_id_lower_{column}', 'members',
+                            ['shop_id', sa.text(f'lower({column}) text_pattern_ops')], unique=False)
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        for column in ('last_name', 'first_name', 'email'):
+            op.drop_index(f'ix_members_shop_id_lower_{column}', table_name='members')
+    op.drop_index('ix_members_shop_id_id', table_name='members')
     op.drop_table('web_vitals')
     with op.batch_alter_table('program_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_program_changes_shop_id_id')
