@@ -146,3 +146,9 @@ def test_every_ledger_kind_and_code_state_has_words():
     english = catalog("en")
     assert {f"members.kind_{kind}" for kind in ledger.KINDS} <= set(english)
     assert {f"members.code_{state}" for state in ("reserved", "active", "used", "expired", "released")} <= set(english)
+
+
+def test_spend_tiers_show_progress_in_money(open_page, session, shop, kari):
+    shop.settings = {**shop.settings, "tier_basis": "spend"}
+    session.commit()
+    assert "640.00 USD spent towards tiers; 860.00 USD more to reach Gold." in open_page("/admin/members/101")[1]
