@@ -1,13 +1,13 @@
 """Members as the admin API takes and shows them: search, the member page, the ledger, adjustments, exclusion."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
 
 from ..services.member_admin import MAX_ADJUSTMENT, RECENT
-from ..web.converters import MAX_ID
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
@@ -32,9 +32,14 @@ class StrictBoolean(fields.Boolean):
 class Cursor(fields.String):
     """An opaque page cursor (today the last id of the previous page); anything else is a 422."""
 
+    PATTERN = re.compile(r"^[1-9][0-9]{0,17}$")  # 18 digits: far beyond any id we will hand out, within BIGINT
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={"pattern": self.PATTERN.pattern, **kwargs.pop("metadata", {})}, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not text.isascii() or not text.isdigit() or len(text) > 19 or not 0 < int(text) <= MAX_ID:
+        if not self.PATTERN.match(text):
             raise ValidationError("Not a cursor this API gave out.")
         return int(text)
 
@@ -173,8 +178,12 @@ class AdjustmentInputSchema(Schema):
         unknown = EXCLUDE
 
     points = fields.Integer(required=True, strict=True,
-                            validate=validate.Range(min=-MAX_ADJUSTMENT, max=MAX_ADJUSTMENT))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+                            validate=validate.Range(min=-MAX_ADJUSTMENT, max=MAX_ADJUSTMENT),
+                            metadata={"not": {"enum": [0]}, "description": "Negative to take points away."})
+    # Some text that is not only spaces, and no NUL (PostgreSQL cannot store it): one pattern, so OpenAPI says it too.
+    reason = fields.String(required=True, validate=[
+        validate.Length(min=1, max=500),
+        validate.Regexp(r"^[^\x00]*[^\x00\s][^\x00]*$", error="Say why, in words: the reason is kept with the entry.")])
     idempotency_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,100}$"),
                                     metadata={"description": "One per intended adjustment (the page makes one "
                                                              "per form): a replay returns the first entry."})
@@ -183,11 +192,6 @@ class AdjustmentInputSchema(Schema):
     def _not_zero(self, value: int, **_: Any) -> None:
         if value == 0:
             raise ValidationError("An adjustment must add or take at least one point.")
-
-    @validates("reason")
-    def _not_blank(self, value: str, **_: Any) -> None:
-        if not value.strip():
-            raise ValidationError("Say why: the reason is kept with the entry.")
 
     @post_load
     def _strip(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -174,9 +174,10 @@ def search_members(session: Session, shop: Shop, query: str = "", cursor: int | 
     the merchant pages never shift a page, and no member is shown twice or skipped.
     """
     conditions: list[ColumnElement[bool]] = [Member.shop_id == shop.id, Member.redacted_at.is_(None)]
-    if query.strip():
+    words = query.replace("\x00", " ").split()[:MAX_TOKENS]  # NUL is in no name, and PostgreSQL refuses it
+    if words:
         lower = _lower(session)
-        conditions += [_word_matches(word, lower) for word in query.split()[:MAX_TOKENS]]
+        conditions += [_word_matches(word, lower) for word in words]
     if cursor is not None:
         conditions.append(Member.id < cursor)
     members = list(session.execute(

@@ -89,6 +89,7 @@ SEARCHES = [
     ("%", []), ("_", []), ("under_", [104]), ("\\", []),  # LIKE's wildcards are plain characters
     ("99999999999999999999", []),         # beyond any id: no match, no error
     ("  ", [105, 104, 103, 102, 101]),    # blank: everyone
+    ("kari\x00", [101]),                  # NUL (which PostgreSQL refuses) is no part of any name
 ]
 
 
@@ -321,6 +322,7 @@ BAD_ADJUSTMENTS = [
     ({"points": 5, "reason": "   ", "idempotency_key": "abcdefgh"}, "reason"),
     ({"points": 5, "reason": "x" * 501, "idempotency_key": "abcdefgh"}, "reason"),
     ({"points": 5, "reason": 12, "idempotency_key": "abcdefgh"}, "reason"),
+    ({"points": 5, "reason": "nul\x00byte", "idempotency_key": "abcdefgh"}, "reason"),
     ({"points": 5, "reason": "x"}, "idempotency_key"),
     ({"points": 5, "reason": "x", "idempotency_key": "short"}, "idempotency_key"),
     ({"points": 5, "reason": "x", "idempotency_key": "has:colon"}, "idempotency_key"),
@@ -332,7 +334,8 @@ BAD_ADJUSTMENTS = [
 def test_bad_adjustments_are_422_and_change_nothing(admin_api, session, people):
     for body, field in BAD_ADJUSTMENTS:
         response = admin_api.post("/members/101/adjustments", json=body)
-        assert (response.status_code, field in response.get_json()["errors"]) == (422, True), body
+        assert (response.status_code, field in response.get_json().get("errors", {})) == (422, True), \
+            (body, response.get_json())
     assert [e.amount for e in entries(session, people[0].id)] == [300]
 
 
