@@ -1,16 +1,19 @@
 """Members through the admin API: search and paging, the member's standing and ledger, adjustments, exclusion."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 
 from loyalty_app import ledger
+from loyalty_app.extensions import db
 from loyalty_app.models import LedgerEntry, Member, Redemption, utcnow
 from loyalty_app.services import orders
 from loyalty_app.services.api_keys import create_key
 from loyalty_app.services.members import enrol, find_member
 from loyalty_app.services.shops import install_shop
+from tests.conftest import SHOP_DOMAIN
 from tests.helpers import AdminApi, payload, simple_order, simple_refund
 
 OTHER_SHOP = "other-shop.myshopify.com"
@@ -394,3 +397,54 @@ def test_every_members_route_needs_a_token(client, people):
     for method, path in [("GET", "/members"), ("GET", "/members/101"), ("GET", "/members/101/ledger"),
                          ("POST", "/members/101/adjustments"), ("PUT", "/members/101/excluded")]:
         assert client.open(f"/admin/api{path}", method=method, json={}).status_code == 401, path
+
+
+# Concurrency, on PostgreSQL where requests really run side by side.
+
+def _at_once(pg_app, staff_token, bodies):
+    """POST each body to customer 101's adjustments from its own thread, released together; the answers."""
+    barrier = threading.Barrier(len(bodies))
+    answers = [None] * len(bodies)
+
+    def send(index, body):
+        api = AdminApi(pg_app.test_client(), staff_token(lifetime=600))
+        barrier.wait()
+        answers[index] = api.post("/members/101/adjustments", json=body)
+
+    threads = [threading.Thread(target=send, args=(i, body)) for i, body in enumerate(bodies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+@pytest.fixture
+def pg_kari(pg_app):
+    """Customer 101 with 300 points on PostgreSQL."""
+    with pg_app.app_context():
+        session = db.session()
+        shop = install_shop(session, SHOP_DOMAIN, "shpat_t", pg_app.extensions["token_box"])
+        add_member(session, shop, 101, "kari@example.com", "Kari", "Nordmann", 300)
+        session.close()
+    return pg_app
+
+
+def test_a_double_submit_at_the_same_moment_posts_once(pg_kari, staff_token):
+    body = {"points": 40, "reason": "Double click", "idempotency_key": "same-moment-1"}
+    answers = _at_once(pg_kari, staff_token, [body, body, body])
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert sorted(a.get_json()["replayed"] for a in answers) == [False, True, True]
+    assert len({a.get_json()["entry"]["id"] for a in answers}) == 1
+    with pg_kari.app_context():
+        assert db.session().query(LedgerEntry).filter_by(source="admin").count() == 1
+        assert db.session().query(Member).one().balance == 340
+
+
+def test_two_debits_at_once_never_overdraw(pg_kari, staff_token):
+    answers = _at_once(pg_kari, staff_token, [{"points": -200, "reason": "One", "idempotency_key": "debit-one-1"},
+                                              {"points": -200, "reason": "Two", "idempotency_key": "debit-two-1"}])
+    assert sorted(a.status_code for a in answers) == [201, 422]
+    with pg_kari.app_context():
+        assert db.session().query(Member).one().balance == 100
+        assert ledger.audit(db.session()) == []
