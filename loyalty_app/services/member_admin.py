@@ -35,6 +35,7 @@ MAX_BALANCE = 2**31 - 1
 MAX_TOKENS = 5
 """Search words beyond the fifth are ignored: every word must match, so more would only narrow."""
 _CUSTOMER_ID = re.compile(r"^(?:gid://shopify/Customer/)?([1-9][0-9]{0,18})$")
+_BIGINT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _word_matches(word: str, lower: Callable[[Any], ColumnElement[str]]) -> Colu
         lower(column).like(pattern, escape="\\") for column in (Member.email, Member.first_name, Member.last_name)
     ]
     customer = _CUSTOMER_ID.match(word)
-    if customer and int(customer.group(1)) < 2**63:
+    if customer and int(customer.group(1)) <= _BIGINT_MAX:
         matches.append(Member.customer_id == int(customer.group(1)))
     return or_(*matches)
 
