@@ -181,8 +181,12 @@ def search_members(session: Session, shop: Shop, query: str = "", cursor: int | 
         conditions += [_word_matches(word, lower) for word in words]
     if cursor is not None:
         conditions.append(Member.id < cursor)
+    # Several words: ``id + 0`` keeps PostgreSQL from walking the shop's members newest first and filtering,
+    # a plan it picks when it takes the words to be independent ("lars" × "svensson" ≈ many) and that reads
+    # every member when no one matches them all; the words' indexes are then combined instead (bitmap AND).
+    newest_first = (Member.id + 0).desc() if len(words) > 1 else Member.id.desc()
     members = list(session.execute(
-        select(Member).where(and_(*conditions)).order_by(Member.id.desc()).limit(limit + 1)).scalars())
+        select(Member).where(and_(*conditions)).order_by(newest_first).limit(limit + 1)).scalars())
     more = len(members) > limit
     members = members[:limit]
     return Page(_rows(session, shop, members), members[-1].id if more else None)

@@ -124,11 +124,11 @@ def test_search_pages_too(admin_api, session, shop):
     for n in range(5):
         add_member(session, shop, 300 + n, f"anna{n}@example.com", "Anna", "Berg")
     add_member(session, shop, 399, "bob@example.com", "Bob", "Berg")
-    first = admin_api.get("/members", query_string={"query": "anna", "limit": 2}).get_json()
+    first = admin_api.get("/members", query_string={"query": "anna berg", "limit": 2}).get_json()
     rest = [m["customer_id"] for m in first["members"]]
     cursor = first["next_cursor"]
     while cursor:
-        page = admin_api.get("/members", query_string={"query": "anna", "limit": 2, "cursor": cursor}).get_json()
+        page = admin_api.get("/members", query_string={"query": "anna berg", "limit": 2, "cursor": cursor}).get_json()
         rest += [m["customer_id"] for m in page["members"]]
         cursor = page["next_cursor"]
     assert rest == [304, 303, 302, 301, 300]
