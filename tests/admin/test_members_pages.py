@@ -79,8 +79,10 @@ def test_the_list_pages_with_a_cursor_link(open_page, kari):
     assert rows(second) == [201, 101] and "cursor=" not in second.split("First page")[-1]
 
 
-def test_a_bad_cursor_is_400_not_500(open_page, kari):
-    assert open_page("/admin/members", cursor="abc")[0] == 400
+def test_an_unreadable_search_is_400_with_the_search_box_not_500(open_page, kari):
+    for query in ({"cursor": "abc"}, {"query": "x" * 201}, {"limit": "0"}):
+        status, html = open_page("/admin/members", **query)
+        assert status == 400 and "That search could not be read" in html and 'name="query"' in html
     assert open_page("/admin/members/101", ledger_cursor="-1")[0] == 400
 
 

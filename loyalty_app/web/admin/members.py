@@ -38,12 +38,13 @@ def members() -> Any:
     """The shop's members, newest first, filtered by ``?query=`` and paged by ``?cursor=``."""
     try:
         params = MemberSearchQuerySchema().load(request.args.to_dict())
-    except ValidationError:
-        abort(400)
+    except ValidationError:  # a hand-edited link or an over-long search: say so, with the search box to retry
+        return render_template("admin/members.html", page_of=member_admin.Page([], None), query="", paged=False,
+                               kept=_kept_query(), unreadable=True), 400
     found = member_admin.search_members(db.session(), current_shop(), params["query"],  # type: ignore[misc]
                                         params["cursor"], params["limit"])
     return render_template("admin/members.html", page_of=found, query=params["query"].strip(),
-                           paged=params["cursor"] is not None, kept=_kept_query())
+                           paged=params["cursor"] is not None, kept=_kept_query(), unreadable=False)
 
 
 @bp.get("/members/<id:customer_id>")
