@@ -9,7 +9,7 @@ import pytest
 from loyalty_app import ledger
 from loyalty_app.extensions import db
 from loyalty_app.models import LedgerEntry, Member, Redemption, utcnow
-from loyalty_app.services import orders
+from loyalty_app.services import member_admin, orders
 from loyalty_app.services.api_keys import create_key
 from loyalty_app.services.members import enrol, find_member
 from loyalty_app.services.shops import install_shop
@@ -96,7 +96,10 @@ SEARCHES = [
 ]
 
 
-def test_search_by_email_name_or_customer_id(admin_api, people):
+@pytest.mark.parametrize("window", [member_admin.SEARCH_WINDOW, 2], ids=["newest-only", "older-by-index"])
+def test_search_by_email_name_or_customer_id(admin_api, people, monkeypatch, window):
+    """With a window of 2 the newest members are read first and the rest found through the name indexes."""
+    monkeypatch.setattr(member_admin, "SEARCH_WINDOW", window)
     # One shop for every case (a table of requests, not a test each: the database setup is the slow part).
     found = {query: customer_ids(admin_api.get("/members", query_string={"query": query})) for query, _ in SEARCHES}
     assert found == dict(SEARCHES)
@@ -120,7 +123,9 @@ def test_pages_cover_every_member_once_even_when_members_join_meanwhile(admin_ap
     assert pages == 4 and len(seen) == len(set(seen)) == len(everyone) and set(seen) == everyone
 
 
-def test_search_pages_too(admin_api, session, shop):
+@pytest.mark.parametrize("window", [member_admin.SEARCH_WINDOW, 1, 3], ids=["newest-only", "window-1", "window-3"])
+def test_search_pages_too(admin_api, session, shop, monkeypatch, window):
+    monkeypatch.setattr(member_admin, "SEARCH_WINDOW", window)
     for n in range(5):
         add_member(session, shop, 300 + n, f"anna{n}@example.com", "Anna", "Berg")
     add_member(session, shop, 399, "bob@example.com", "Bob", "Berg")
