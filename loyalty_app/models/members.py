@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -19,7 +19,10 @@ class Member(Base):
     """
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("shop_id", "customer_id"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "customer_id"),
+        Index("ix_members_shop_id_id", "shop_id", "id"),  # the admin's member list: newest first, keyset on id
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
@@ -36,6 +39,14 @@ class Member(Base):
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The admin's member search: a prefix of the email, first or last name, case-insensitive, per shop.
+# text_pattern_ops lets PostgreSQL use them for LIKE 'prefix%' whatever the database's collation. SQLite
+# cannot use an expression index for LIKE, so it does not get them (a SQLite shop is a small one).
+for _column in (Member.email, Member.first_name, Member.last_name):
+    Index(f"ix_members_shop_id_lower_{_column.key}", Member.shop_id, func.lower(_column).label("lowered"),
+          postgresql_ops={"lowered": "text_pattern_ops"}).ddl_if(dialect="postgresql")
 
 
 class LedgerEntry(Base):

@@ -89,10 +89,23 @@ def upgrade() -> None:
     # The Activity page: a shop's events by status, newest first, and its counts by status.
     op.create_index('ix_webhook_events_shop_id_status_id', 'webhook_events', ['shop_id', 'status', 'id'], unique=False)
 
+    # The admin's member list (newest first, keyset on id) and, on PostgreSQL, its prefix search by email or
+    # name (SQLite cannot use an expression index for LIKE).
+    op.create_index('ix_members_shop_id_id', 'members', ['shop_id', 'id'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        for column in ('email', 'first_name', 'last_name'):
+            op.create_index(f'ix_members_shop_id_lower_{column}', 'members',
+                            ['shop_id', sa.text(f'lower({column}) text_pattern_ops')], unique=False)
+
 
 def downgrade() -> None:
     op.drop_index('ix_webhook_events_shop_id_status_id', table_name='webhook_events')
     op.drop_index('ix_ledger_entries_tier_bonuses', table_name='ledger_entries')
+
+    if op.get_bind().dialect.name == 'postgresql':
+        for column in ('last_name', 'first_name', 'email'):
+            op.drop_index(f'ix_members_shop_id_lower_{column}', table_name='members')
+    op.drop_index('ix_members_shop_id_id', table_name='members')
     op.drop_table('web_vitals')
     with op.batch_alter_table('program_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_program_changes_shop_id_id')
