@@ -53,6 +53,9 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_member_id_id", "member_id", "id"),
         Index("ix_ledger_entries_member_id_created_at", "member_id", "created_at"),  # tier windows
         Index("ix_ledger_entries_state_available_at", "state", "available_at"),
+        # Analytics: a shop's entries in a date window, read from the index alone on PostgreSQL.
+        Index("ix_ledger_entries_shop_id_created_at", "shop_id", "created_at",
+              postgresql_include=["kind", "amount", "member_id"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -82,9 +82,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_vitals')),
     sa.UniqueConstraint('shop_id', 'page', 'metric', name=op.f('uq_web_vitals_shop_id_page_metric'))
     )
+    # Analytics: a shop's ledger entries and orders in a date window (index-only for the ledger on PostgreSQL).
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_shop_id_created_at', ['shop_id', 'created_at'], unique=False,
+                              postgresql_include=['kind', 'amount', 'member_id'])
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_shop_id_placed_at', ['shop_id', 'placed_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_shop_id_placed_at')
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_shop_id_created_at')
     op.drop_table('web_vitals')
     with op.batch_alter_table('program_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_program_changes_shop_id_id')
