@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, String, case, cast, func, literal, select
+from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..ledger import ACTIVITY_KINDS, EARN_KINDS
@@ -197,8 +197,7 @@ def analytics(session: Session, shop: Shop, window: Window) -> Analytics:
     days = {day: dict(points_issued=0, points_redeemed=0, member_orders=0, member_revenue=ZERO,
                       non_member_orders=0, non_member_revenue=ZERO) for day in window.days}
     ledger_totals = _ledger(session, shop, window, days)
-    members, non_members = _orders(session, shop, window, days)
-    code_orders, code_revenue = _loyalty_code_orders(session, shop, window)
+    members, non_members, code_orders, code_revenue = _orders(session, shop, window, days)
     tiers, members_total, enrolled, outstanding_now = _members(session, shop, window)
     value, basis = point_value(session, shop)
     return Analytics(
@@ -211,29 +210,32 @@ def analytics(session: Session, shop: Shop, window: Window) -> Analytics:
 
 
 def _ledger(session: Session, shop: Shop, window: Window, days: dict[date, dict[str, Any]]) -> dict[str, int]:
-    """Points issued, reversed, adjusted, redeemed and expired in the window, in total and per day."""
-    kind, amount = LedgerEntry.kind, LedgerEntry.amount
+    """Points issued, reversed, adjusted, redeemed and expired in the window, in total and per day.
 
-    def total(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, amount), else_=0)), 0)
-
+    One pass over the shop's entries of the window (an index-only scan on PostgreSQL), summed by
+    day and kind; the kinds are put into figures here.
+    """
     day = _day(session, LedgerEntry.created_at).label("day")
     rows = session.execute(
-        select(day, total(kind.in_(sorted(EARN_KINDS))), total(kind == "reversal"), total(kind == "adjust"),
-               total(kind.in_(("redeem", "release"))), total(kind == "expire"))
+        select(day, LedgerEntry.kind, func.sum(LedgerEntry.amount))
         .where(LedgerEntry.shop_id == shop.id, LedgerEntry.created_at >= window.start,
                LedgerEntry.created_at < window.end)
-        .group_by(day)).all()
+        .group_by(day, LedgerEntry.kind)).all()
     totals = dict(points_issued=0, points_reversed=0, points_adjusted=0, points_redeemed=0, points_expired=0)
-    for when, issued, reversed_, adjusted, redeemed, expired in rows:
-        figures = days[_as_date(when)]
-        figures["points_issued"] = int(issued)
-        figures["points_redeemed"] = -int(redeemed)
-        totals["points_issued"] += int(issued)
-        totals["points_reversed"] -= int(reversed_)
-        totals["points_adjusted"] += int(adjusted)
-        totals["points_redeemed"] -= int(redeemed)
-        totals["points_expired"] -= int(expired)
+    for when, kind, amount in rows:
+        figures, amount = days[_as_date(when)], int(amount)
+        if kind in EARN_KINDS:
+            figures["points_issued"] += amount
+            totals["points_issued"] += amount
+        elif kind in ("redeem", "release"):
+            figures["points_redeemed"] -= amount
+            totals["points_redeemed"] -= amount
+        elif kind == "reversal":
+            totals["points_reversed"] -= amount
+        elif kind == "expire":
+            totals["points_expired"] -= amount
+        elif kind == "adjust":
+            totals["points_adjusted"] += amount
     return totals
 
 
@@ -288,35 +290,38 @@ def _order_value() -> Any:
     return func.coalesce(OrderRecord.total_amount, OrderRecord.eligible_amount)
 
 
-def _orders(session: Session, shop: Shop, window: Window, days: dict[date, dict[str, Any]]) -> tuple[Buyers, Buyers]:
-    """Orders, revenue and repeat buyers of members and of non-members, in total and per day."""
+def _orders(session: Session, shop: Shop, window: Window, days: dict[date, dict[str, Any]]
+            ) -> tuple[Buyers, Buyers, int, Decimal]:
+    """Orders, revenue and repeat buyers of members and of non-members, in total and per day; and the
+    (orders, revenue) of those that used one of our codes, each order once however many it used."""
     is_member = OrderRecord.member_id.is_not(None)
     day = _day(session, OrderRecord.placed_at).label("day")
     member = case((is_member, 1), else_=0).label("member")
-    for when, group, orders, revenue in session.execute(
-            select(day, member, func.count(OrderRecord.id), func.coalesce(func.sum(_order_value()), 0))
+    used = (select(Redemption.order_id).distinct()
+            .where(Redemption.shop_id == shop.id, Redemption.order_id.is_not(None)).subquery())
+    used_code = used.c.order_id.is_not(None)
+    code_orders, code_revenue = 0, ZERO
+    for when, group, orders, revenue, with_code, with_code_revenue in session.execute(
+            select(day, member, func.count(OrderRecord.id), func.coalesce(func.sum(_order_value()), 0),
+                   func.coalesce(func.sum(case((used_code, 1), else_=0)), 0),
+                   func.coalesce(func.sum(case((used_code, _order_value()), else_=0)), 0))
+            .outerjoin(used, used.c.order_id == OrderRecord.order_id)
             .where(*_counted_orders(shop, window)).group_by(day, member)):
         prefix = "member" if group else "non_member"
         figures = days[_as_date(when)]
         figures[f"{prefix}_orders"] = int(orders)
         figures[f"{prefix}_revenue"] = Decimal(revenue)
-    buyer = case((is_member, literal("m:") + cast(OrderRecord.member_id, String)),
-                 (OrderRecord.email.is_not(None), literal("e:") + func.lower(OrderRecord.email)),
-                 else_=literal("o:") + cast(OrderRecord.id, String)).label("buyer")
-    per_buyer = (select(member, buyer, func.count(OrderRecord.id).label("orders"),
+        code_orders += int(with_code)
+        code_revenue += Decimal(with_code_revenue)
+    # A buyer: the member, else the order's email in any case, else the order alone (three columns, no string).
+    guest_email = case((is_member, None), else_=func.lower(OrderRecord.email)).label("guest_email")
+    lone_order = case((is_member | OrderRecord.email.is_not(None), None), else_=OrderRecord.id).label("lone_order")
+    per_buyer = (select(member, func.count(OrderRecord.id).label("orders"),
                         func.coalesce(func.sum(_order_value()), 0).label("revenue"))
-                 .where(*_counted_orders(shop, window)).group_by(member, buyer).subquery())
+                 .where(*_counted_orders(shop, window))
+                 .group_by(member, OrderRecord.member_id, guest_email, lone_order).subquery())
     groups = {group: Buyers(int(orders), Decimal(revenue), int(buyers), int(repeat)) for group, orders, revenue, buyers, repeat
               in session.execute(select(per_buyer.c.member, func.sum(per_buyer.c.orders), func.sum(per_buyer.c.revenue),
                                         func.count(), func.sum(case((per_buyer.c.orders >= 2, 1), else_=0)))
                                  .group_by(per_buyer.c.member))}
-    return groups.get(1, Buyers()), groups.get(0, Buyers())
-
-
-def _loyalty_code_orders(session: Session, shop: Shop, window: Window) -> tuple[int, Decimal]:
-    """(orders, revenue) of counted orders that used one of our codes, each order once however many it used."""
-    used_by = select(Redemption.order_id).where(Redemption.shop_id == shop.id, Redemption.order_id.is_not(None))
-    orders, revenue = session.execute(
-        select(func.count(OrderRecord.id), func.coalesce(func.sum(_order_value()), 0))
-        .where(*_counted_orders(shop, window), OrderRecord.order_id.in_(used_by))).one()
-    return int(orders), Decimal(revenue)
+    return groups.get(1, Buyers()), groups.get(0, Buyers()), code_orders, code_revenue
