@@ -29,39 +29,46 @@ class AnalyticsQuerySchema(Schema):
     @post_load
     def _window(self, data: dict[str, Any], **_: Any) -> Window:
         today = utcnow().date()
+        latest = today + timedelta(days=1)
         since, until = data["since"], data["until"]
+        errors: dict[str, list[str]] = {}
+        for name, value in (("since", since), ("until", until)):  # checked first: the sums below stay in range
+            if value is not None and value < EARLIEST:
+                errors[name] = [f"Must not be earlier than {EARLIEST.isoformat()}."]
+            elif value is not None and value > latest:
+                errors[name] = ["Must not be later than tomorrow."]
+        if errors:
+            raise ValidationError(errors)
         if until is None:
             until = min(since + timedelta(days=DEFAULT_DAYS - 1), today) if since is not None else today
         if since is None:
             since = until - timedelta(days=DEFAULT_DAYS - 1)
-        errors: dict[str, list[str]] = {}
-        if until > today + timedelta(days=1):
-            errors["until"] = ["Must not be later than tomorrow."]
-        if since < EARLIEST:
-            errors["since"] = [f"Must not be earlier than {EARLIEST.isoformat()}."]
-        elif since > until:
-            errors["since"] = ["Must not be later than until."]
-        elif (until - since).days + 1 > MAX_DAYS:
-            errors["since"] = [f"The window may span at most {MAX_DAYS} days."]
-        if errors:
-            raise ValidationError(errors)
+        if since > until:
+            raise ValidationError({"since": ["Must not be later than until."]})
+        if (until - since).days + 1 > MAX_DAYS:
+            raise ValidationError({"since": [f"The window may span at most {MAX_DAYS} days."]})
         return Window(since, until)
 
 
-def _money() -> fields.Decimal:
-    return fields.Decimal(as_string=True, allow_none=True, metadata={"description": "In the shop's currency"})
+def _decimal(description: str, *, places: int | None = None, nullable: bool = False) -> fields.Decimal:
+    """A decimal written as a string, and documented as one (apispec would call it a number)."""
+    return fields.Decimal(as_string=True, places=places, allow_none=nullable,
+                          metadata={"type": "string", "format": "decimal", "description": description})
+
+
+def _money(description: str = "In the shop's currency", nullable: bool = True) -> fields.Decimal:
+    return _decimal(description, places=2, nullable=nullable)
 
 
 class BuyersSchema(Schema):
     """Orders of members, or of non-members, in the window."""
 
     orders = fields.Integer()
-    revenue = fields.Decimal(as_string=True, places=2)
+    revenue = _money(nullable=False)
     buyers = fields.Integer()
     repeat_buyers = fields.Integer()
     average_order_value = _money()
-    repeat_purchase_rate = fields.Decimal(as_string=True, allow_none=True,
-                                          metadata={"description": "Share of buyers with two or more orders (0..1)"})
+    repeat_purchase_rate = _decimal("Share of buyers with two or more orders (0..1)", nullable=True)
 
 
 class TierCountSchema(Schema):
@@ -95,14 +102,13 @@ class AnalyticsSchema(Schema):
     points_redeemed = fields.Integer()
     points_expired = fields.Integer()
     points_outstanding = fields.Integer()
-    point_value = fields.Decimal(as_string=True, allow_none=True)
+    point_value = _decimal("Money per point the liability is valued at", nullable=True)
     point_value_basis = fields.String(metadata={"enum": ["setting", "rewards", "none"]})
     liability = _money()
-    redemption_rate = fields.Decimal(as_string=True, allow_none=True,
-                                     metadata={"description": "Points redeemed ÷ points issued (0..)"})
+    redemption_rate = _decimal("Points redeemed ÷ points issued", nullable=True)
     members = fields.Nested(BuyersSchema)
     non_members = fields.Nested(BuyersSchema)
     loyalty_code_orders = fields.Integer()
-    loyalty_code_revenue = fields.Decimal(as_string=True, places=2)
+    loyalty_code_revenue = _money(nullable=False)
     tiers = fields.List(fields.Nested(TierCountSchema))
     days = fields.List(fields.Nested(DaySchema))
