@@ -111,8 +111,8 @@ def build(engine: Engine, shop_id: int, neighbour_id: int, members: int, entries
                CASE WHEN k < 70 THEN 'earn' WHEN k < 78 THEN 'action' WHEN k < 80 THEN 'bonus'
                     WHEN k < 90 THEN 'redeem' WHEN k < 95 THEN 'reversal' WHEN k < 98 THEN 'expire' ELSE 'adjust' END,
                'bench:' || g, 'bench:' || g, 'available', NULL,
-               now() - make_interval(secs => (r * 31536000)::int), 'system'
-        FROM draws, ids""", shop=shop_id, n=entries, members=members)
+               now() - make_interval(secs => (r * 31536000)::int) AS created_at, 'system'
+        FROM draws, ids ORDER BY created_at""", shop=shop_id, n=entries, members=members)
     step("member_balances", """
         UPDATE members SET balance = s.total, lifetime = s.earned, last_activity_at = s.last
         FROM (SELECT member_id, sum(amount) AS total,
@@ -121,6 +121,7 @@ def build(engine: Engine, shop_id: int, neighbour_id: int, members: int, entries
               FROM ledger_entries WHERE shop_id = :shop GROUP BY member_id) AS s
         WHERE members.id = s.member_id""", shop=shop_id)
     # Orders over the year: 70 % members' (some members buy again), 30 % guests' (a pool of guest emails).
+    # Rows go in in time order, as a live shop appends them (entries too), so a window's rows sit together.
     step("orders", """
         WITH ids AS (SELECT min(id) AS first FROM members WHERE shop_id = :shop)
         INSERT INTO orders (shop_id, order_id, member_id, email, eligible_amount, refunded_amount, points_earned,
@@ -131,8 +132,8 @@ def build(engine: Engine, shop_id: int, neighbour_id: int, members: int, entries
                CASE WHEN g % 10 < 7 THEN NULL ELSE 'guest' || (g * 31) % 40000 || '@example.com' END,
                20 + (g % 280), 0, CASE WHEN g % 10 < 7 THEN 20 + (g % 280) END, 0,
                25 + (g % 280) + (g % 7), 25 + (g % 280) + (g % 7), false, g % 97 = 0,
-               now() - make_interval(secs => (g * 104729 % 31536000)), now()
-        FROM generate_series(1::bigint, :n) AS g, ids""", shop=shop_id, n=orders, members=members)
+               now() - make_interval(secs => (g * 104729 % 31536000)) AS placed_at, now()
+        FROM generate_series(1::bigint, :n) AS g, ids ORDER BY placed_at""", shop=shop_id, n=orders, members=members)
     step("redemptions", """
         INSERT INTO redemptions (shop_id, member_id, reward_id, idempotency_key, code, cost, state, order_id,
                                  used_at, created_at)
@@ -190,7 +191,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the database if it was built with these sizes")
     args = parser.parse_args()
     name = args.database or f"{make_url(args.database_url).database}_bench_admin"
-    sizes = {"members": args.members, "entries": args.entries, "orders": args.orders, "codes": args.codes}
+    sizes = {"members": args.members, "entries": args.entries, "orders": args.orders, "codes": args.codes,
+             "layout": 2}  # bumped when the generated data changes, so --reuse rebuilds
 
     url, needs_building = database_url(args.database_url, name, args.reuse, sizes)
     app = create_app({"DATABASE_URL": url, "SHOPIFY_API_SECRET": SECRET, "SHOPIFY_API_KEY": API_KEY,
