@@ -68,6 +68,9 @@ class LedgerEntry(Base):
         # member at once reads them without scanning the shop's whole ledger.
         Index("ix_ledger_entries_tier_bonuses", "shop_id", "member_id", postgresql_where=text("kind = 'bonus'"),
               sqlite_where=text("kind = 'bonus'")),
+        # Analytics: a shop's entries in a date window, read from the index alone on PostgreSQL.
+        Index("ix_ledger_entries_shop_id_created_at", "shop_id", "created_at",
+              postgresql_include=["kind", "amount", "member_id"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime, utcnow
@@ -24,7 +24,10 @@ class OrderRecord(Base):
     """
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("shop_id", "order_id"),)
+    __table_args__ = (
+        UniqueConstraint("shop_id", "order_id"),
+        Index("ix_orders_shop_id_placed_at", "shop_id", "placed_at"),  # analytics: a shop's orders in a window
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))

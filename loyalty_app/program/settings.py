@@ -34,10 +34,12 @@ class ProgramSettings:
     birthday_source: str = "metafield"  # or "tag": where customers/update finds a birthday
     birthday_metafield: str = "facts.birth_date"
     languages: tuple[str, ...] = field(default=("en",))
+    point_value: Decimal | None = None  # money per point, for the liability; None: derived from the rewards
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["points_per_unit"] = str(self.points_per_unit)
         data["minimum_order_amount"] = str(self.minimum_order_amount)
         data["languages"] = list(self.languages)
+        data["point_value"] = None if self.point_value is None else str(self.point_value)
         return data

@@ -34,6 +34,9 @@ class ProgramSettingsSchema(Schema):
     birthday_source = fields.String(load_default="metafield", validate=validate.OneOf(("metafield", "tag")))
     birthday_metafield = fields.String(load_default="facts.birth_date")
     languages = fields.List(fields.String(validate=validate.Length(min=2, max=5)), load_default=lambda: ["en"])
+    # Money per point, for the outstanding liability in analytics; unset, it is derived from the rewards.
+    point_value = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False,
+                                 validate=validate.Range(min=0, max=10**6, min_inclusive=False))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:

@@ -88,6 +88,8 @@ def record_paid_facts(session: Session, shop: Shop, facts: OrderFacts, now: date
     if member.excluded:
         session.flush()
         return "ignored: member excluded from the program"
+    # Linked even when it earns nothing, so analytics counts a member's small order as a member's, not a guest's.
+    record.member_id = member.id
     if record.eligible_amount < settings.minimum_order_amount:
         session.flush()
         return f"ignored: below the minimum of {settings.minimum_order_amount}"

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Member, Shop, Tier, WebhookEvent, utcnow
+from .analytics import Analytics, Window, analytics
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Overview:
     tiers: int
     failed_events: int
     last_event_at: datetime | None
+    recent: Analytics
+    """The last 30 days' figures, as the Analytics page shows them by default."""
 
 
 def overview(session: Session, shop: Shop, now: datetime | None = None) -> Overview:
@@ -35,4 +38,5 @@ def overview(session: Session, shop: Shop, now: datetime | None = None) -> Overv
                                                    WebhookEvent.received_at >= now - timedelta(days=30)),
                func.max(WebhookEvent.received_at))
         .where(WebhookEvent.shop_id == shop.id)).one()
-    return Overview(shop.program_version, members, int(outstanding), int(pending), tiers, failed, last)
+    return Overview(shop.program_version, members, int(outstanding), int(pending), tiers, failed, last,
+                    analytics(session, shop, Window.last_days(now.date())))

@@ -97,8 +97,19 @@ def upgrade() -> None:
             op.create_index(f'ix_members_shop_id_lower_{column}', 'members',
                             ['shop_id', sa.text(f'lower({column}) text_pattern_ops')], unique=False)
 
+    # Analytics: a shop's ledger entries and orders in a date window (index-only for the ledger on PostgreSQL).
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_shop_id_created_at', ['shop_id', 'created_at'], unique=False,
+                              postgresql_include=['kind', 'amount', 'member_id'])
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_shop_id_placed_at', ['shop_id', 'placed_at'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_shop_id_placed_at')
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_ledger_entries_shop_id_created_at')
     op.drop_index('ix_webhook_events_shop_id_status_id', table_name='webhook_events')
     op.drop_index('ix_ledger_entries_tier_bonuses', table_name='ledger_entries')
 

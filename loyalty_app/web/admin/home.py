@@ -7,10 +7,13 @@ from ...extensions import db
 from ...services.overview import overview
 from ..admin_auth import current_shop
 from . import bp, page
+from .analytics import points_chart
 
 
 @bp.get("")
 @page
 def home():  # type: ignore[no-untyped-def]
     """The program's status and key figures, rendered with the page."""
-    return render_template("admin/home.html", overview=overview(db.session(), current_shop()))  # type: ignore[misc]
+    figures = overview(db.session(), current_shop())  # type: ignore[misc]
+    return render_template("admin/home.html", overview=figures,
+                           points=points_chart(figures.recent, width=560, height=160, labels=3, ticks=2))
