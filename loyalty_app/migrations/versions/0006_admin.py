@@ -112,7 +112,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ledger_entries_shop_id_created_at')
     op.drop_index('ix_webhook_events_shop_id_status_id', table_name='webhook_events')
     op.drop_index('ix_ledger_entries_tier_bonuses', table_name='ledger_entries')
-
     if op.get_bind().dialect.name == 'postgresql':
         for column in ('last_name', 'first_name', 'email'):
             op.drop_index(f'ix_members_shop_id_lower_{column}', table_name='members')
