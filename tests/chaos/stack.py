@@ -204,7 +204,7 @@ class Stack:
     def kill9(self, proc: Proc) -> None:
         """SIGKILL the process and its children (an rq worker and its work horse, which RQ puts in a session
         of its own); the supervisor restarts it."""
-        for pid in [proc.process.pid, *_children(proc.process.pid)]:
+        for pid in [proc.process.pid, *children(proc.process.pid)]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -249,7 +249,7 @@ class Stack:
         for proc in self.procs:
             if proc.process.poll() is not None:
                 continue
-            for pid in [proc.process.pid, *_children(proc.process.pid)]:
+            for pid in [proc.process.pid, *children(proc.process.pid)]:
                 rss = _rss(pid)
                 if rss is not None:
                     sizes[f"{proc.name}:{pid}{'' if pid == proc.process.pid else ' (child)'}"] = rss
@@ -281,7 +281,8 @@ class Stack:
         self.engine.dispose()
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn workers, an rq work horse)."""
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
