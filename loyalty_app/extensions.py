@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 from sqlalchemy import Engine, PoolProxiedConnection, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
@@ -65,13 +66,22 @@ class DatabaseState:
         one round trip instead of BEGIN, the statement and COMMIT; a connection that saw an
         error is discarded, not pooled. SQLite, which has one writer at a time, uses the
         thread's own session and commits it.
+
+        A connection the server has ended (a restart, ``pg_terminate_backend``) is only found
+        dead when used, and the rest of the pool is likely dead too: the pool is then emptied and
+        ``DisconnectionError`` raised, so the caller may write once more on a new connection.
         """
         if self.autocommit_engine is not None:
             connection = self.autocommit_engine.raw_connection()
             try:
                 yield connection
-            except BaseException:
+            except BaseException as exc:
+                lost = isinstance(exc, Exception) and self.autocommit_engine.dialect.is_disconnect(
+                    exc, connection.dbapi_connection, None)
                 connection.invalidate()
+                if lost:
+                    self.autocommit_engine.dispose()  # connections checked out now are left to their threads
+                    raise DisconnectionError(f"the database ended the connection: {type(exc).__name__}") from exc
                 raise
             finally:
                 connection.close()

@@ -114,7 +114,10 @@ def run_drain(app: Flask) -> int:
     try:
         while ids := inbox.claim(session, app.config["INBOX_BATCH_SIZE"]):
             if not app.extensions["queues"].inline:
-                schedule_drain(app)
+                try:
+                    schedule_drain(app)
+                except Exception:  # the batch is claimed: process it; without Redis this drain goes on alone
+                    log.warning("could not queue a second drain; this one goes on", exc_info=True)
             inbox.process_batch(session, ids, HANDLERS, app.config["INBOX_MAX_ATTEMPTS"])
             schedule_standings(app, ledger.committed_members(session))
             total += len(ids)

@@ -20,6 +20,7 @@ from functools import partial
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
+from sqlalchemy.exc import DisconnectionError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from loyalty_app.extensions import db
@@ -52,7 +53,17 @@ bp.record_once(_add_intake)
 
 
 def store(deliveries: Sequence[inbox.Delivery]) -> list[inbox.Stored | None]:
-    """Store a batch of deliveries in one statement, committed before anyone is acknowledged."""
+    """Store a batch of deliveries in one statement, committed before anyone is acknowledged.
+
+    A pooled connection the database ended while it sat idle is tried once more on a new one
+    (else every delivery that met a dead connection would get a 500): the insert is keyed on the
+    webhook id, so a write that committed before its answer was lost is only found again.
+    """
+    try:
+        with db.single_statement() as connection:
+            return inbox.store_many(connection, db.engine.dialect, deliveries)  # type: ignore[union-attr]
+    except DisconnectionError:
+        log.warning("the database ended a pooled connection; writing %d webhook(s) on a new one", len(deliveries))
     with db.single_statement() as connection:
         return inbox.store_many(connection, db.engine.dialect, deliveries)  # type: ignore[union-attr]
 
