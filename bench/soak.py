@@ -2,7 +2,7 @@
 """Soak: a mixed load for a set time against the app as the Procfile runs it, on loopback.
 
 gunicorn (web), two ``rq worker`` on ``loyalty`` (worker), one on ``loyalty-jobs`` with the
-scheduler (jobs) and ``rq cron`` (clock), on PostgreSQL and a private redis-server, with a fake
+scheduler (jobs) and the clock (RQ's cron scheduler), on PostgreSQL and a private redis-server, with a fake
 Admin API on loopback that validates every document against Shopify's schema. The load, each
 stream paced to its own rate: signed ``orders/paid`` webhooks, app proxy reads of ``/proxy/me``,
 and redemptions through ``/proxy/redeem`` (each creates a discount code in the fake Admin).

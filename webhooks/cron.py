@@ -1,11 +1,11 @@
-"""Periodic jobs for ``rq cron webhooks/cron.py`` (the Procfile's clock process)."""
+"""Periodic jobs, run by the Procfile's clock process (``python -m webhooks.clock``, RQ's cron scheduler)."""
 from rq import cron
 
 from loyalty_app.extensions import JOB_QUEUE, WEBHOOK_QUEUE
 from webhooks.jobs import daily_upkeep, expire_codes, reconcile_recent, settle_reservations, sweep_inbox
 
 # The sweeper keeps the webhook lane moving, so it runs there; the rest call Shopify or walk whole shops.
-cron.register(sweep_inbox, queue_name=WEBHOOK_QUEUE, interval=30)
+cron.register(sweep_inbox, queue_name=WEBHOOK_QUEUE, interval=15)
 cron.register(daily_upkeep, queue_name=JOB_QUEUE, cron="15 3 * * *")
 cron.register(reconcile_recent, queue_name=JOB_QUEUE, cron="45 3 * * *")
 cron.register(expire_codes, queue_name=JOB_QUEUE, cron="5 * * * *")

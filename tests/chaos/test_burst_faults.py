@@ -1,7 +1,7 @@
 """A burst of 2,000 orders survives a killed worker, a hung Redis, a Redis that comes back empty and cut database connections.
 
 Production settings, the Procfile's commands: gunicorn (web), two ``rq worker`` (worker) and
-``rq cron webhooks/cron.py`` (clock, which runs the sweeper every 30 s). The inbox in PostgreSQL
+``python -m webhooks.clock`` (RQ's cron scheduler, which runs the sweeper every 15 s). The inbox in PostgreSQL
 is the source of truth: nothing that was acknowledged may be lost, nothing credited twice.
 """
 from __future__ import annotations

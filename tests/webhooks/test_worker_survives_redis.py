@@ -1,4 +1,4 @@
-"""A real `rq worker` (as the Procfile runs it) outlives a Redis restart and goes on working (#11)."""
+"""A real `rq worker` and the clock (as the Procfile runs them) outlive a Redis restart and go on working (#11)."""
 from __future__ import annotations
 
 import os
@@ -64,5 +64,33 @@ def test_the_worker_reconnects_after_redis_restarts(pg_url, tmp_path):
             worker.wait(10)
         except subprocess.TimeoutExpired:
             worker.kill()
+        redis_process.terminate()
+        redis_process.wait(5)
+
+
+def test_the_clock_outlives_a_redis_restart_and_schedules_again(pg_url, tmp_path):
+    """`rq cron` exits on the first Redis error; the Procfile's clock starts its schedule again."""
+    port = _free_port()
+    redis_process = _redis_server(port, tmp_path)
+    url = f"redis://127.0.0.1:{port}/0"
+    env = {**os.environ, "LOYALTY_ENV": "test", "DATABASE_URL": pg_url, "REDIS_URL": url, "PYTHONPATH": str(ROOT)}
+    log = (tmp_path / "clock.log").open("w")
+    clock = subprocess.Popen([sys.executable, "-m", "webhooks.clock"], cwd=ROOT, env=env, stdout=log,
+                             stderr=subprocess.STDOUT)
+    sweeps = lambda: Redis(port=port).llen(f"rq:queue:{WEBHOOK_QUEUE}")  # noqa: E731
+    try:
+        assert _wait(lambda: sweeps() > 0, 30), (tmp_path / "clock.log").read_text()[-2000:]
+        redis_process.terminate()
+        redis_process.wait(5)
+        time.sleep(20)  # past the sweeper's 15 s interval: the clock meets the outage
+        assert clock.poll() is None, (tmp_path / "clock.log").read_text()[-2000:]
+        redis_process = _redis_server(port, tmp_path)  # back, and empty
+        assert _wait(lambda: sweeps() > 0, 30), (tmp_path / "clock.log").read_text()[-2000:]
+    finally:
+        clock.terminate()
+        try:
+            clock.wait(10)
+        except subprocess.TimeoutExpired:
+            clock.kill()
         redis_process.terminate()
         redis_process.wait(5)
