@@ -23,12 +23,19 @@ from .worker_app import worker_app
 
 RESTART_SECONDS = 2
 """How long a worker whose loop ended on a lost Redis waits before it starts again."""
+MAINTENANCE_SECONDS = 60
+"""How often the worker runs RQ's maintenance, which is also when it retries taking the scheduler's lock.
+
+A worker killed with -9 leaves that lock for 61 s; RQ's own 10-minute interval then left the
+replacement without a scheduler (no delayed standings syncs) for ten minutes.
+"""
 
 
 class Worker(rq.Worker):
     """An RQ worker whose work horses inherit an app built once and run each job in its context."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_SECONDS)
         super().__init__(*args, **kwargs)
         self.app = worker_app()
 

@@ -35,3 +35,14 @@ def test_the_worker_runs_each_job_in_its_app(pg_redis_app, redis_shop, monkeypat
     InProcessWorker([queue], connection=pg_redis_app.extensions["queues"].redis).work(burst=True)
     job.refresh()
     assert job.get_status() == "finished" and job.return_value() == Swept(released=0, overdue=0)
+
+
+def test_a_replacement_worker_retries_the_scheduler_lock_soon_after_a_kill(pg_redis_app, monkeypatch):
+    """The lock a killed worker held expires after 61 s; the replacement must try again soon after, not in 10 minutes."""
+    from rq.scheduler import RQScheduler
+
+    monkeypatch.setattr(worker_app, "_app", pg_redis_app)
+    queue = pg_redis_app.extensions["queues"].jobs
+    replacement = worker.Worker([queue], connection=pg_redis_app.extensions["queues"].redis)
+    lock_ttl = RQScheduler([queue], connection=queue.connection).interval + 60
+    assert replacement.maintenance_interval <= lock_ttl
