@@ -30,6 +30,15 @@ def _redis_server(port: int, directory: Path) -> subprocess.Popen:  # type: igno
     raise RuntimeError("redis-server did not start")
 
 
+def _stop(*processes: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def _wait(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -59,13 +68,7 @@ def test_the_worker_reconnects_after_redis_restarts(pg_url, tmp_path):
         assert _wait(lambda: job.get_status(refresh=True) == "finished", 60), (tmp_path / "worker.log").read_text()[-3000:]
         assert worker.poll() is None
     finally:
-        worker.terminate()
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        redis_process.terminate()
-        redis_process.wait(5)
+        _stop(worker, redis_process)
 
 
 def test_the_clock_outlives_a_redis_restart_and_schedules_again(pg_url, tmp_path):
@@ -87,10 +90,4 @@ def test_the_clock_outlives_a_redis_restart_and_schedules_again(pg_url, tmp_path
         redis_process = _redis_server(port, tmp_path)  # back, and empty
         assert _wait(lambda: sweeps() > 0, 30), (tmp_path / "clock.log").read_text()[-2000:]
     finally:
-        clock.terminate()
-        try:
-            clock.wait(10)
-        except subprocess.TimeoutExpired:
-            clock.kill()
-        redis_process.terminate()
-        redis_process.wait(5)
+        _stop(clock, redis_process)
