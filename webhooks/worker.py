@@ -49,7 +49,8 @@ class Worker(rq.Worker):
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 self.log.warning("Worker %s: Redis unreachable (%s); starting again in %d s", self.name, exc,
                                  RESTART_SECONDS)
-            if bounded or self._stop_requested:
+            # a stop request (SIGTERM, SIGINT) sets the date even when RQ ends an idle loop without a flag
+            if bounded or self._stop_requested or self._shutdown_requested_date is not None:
                 return worked
             time.sleep(RESTART_SECONDS)
 

@@ -67,6 +67,8 @@ def test_the_worker_reconnects_after_redis_restarts(pg_url, tmp_path):
         job = Queue(WEBHOOK_QUEUE, connection=Redis(port=port)).enqueue("webhooks.jobs.sweep_inbox")
         assert _wait(lambda: job.get_status(refresh=True) == "finished", 60), (tmp_path / "worker.log").read_text()[-3000:]
         assert worker.poll() is None
+        worker.terminate()  # a platform's stop still ends it: the restart loop is only for a lost Redis
+        assert worker.wait(15) == 0, (tmp_path / "worker.log").read_text()[-2000:]
     finally:
         _stop(worker, redis_process)
 
@@ -89,5 +91,7 @@ def test_the_clock_outlives_a_redis_restart_and_schedules_again(pg_url, tmp_path
         assert clock.poll() is None, (tmp_path / "clock.log").read_text()[-2000:]
         redis_process = _redis_server(port, tmp_path)  # back, and empty
         assert _wait(lambda: sweeps() > 0, 30), (tmp_path / "clock.log").read_text()[-2000:]
+        clock.terminate()  # and a platform's stop still ends it
+        assert clock.wait(15) == 0, (tmp_path / "clock.log").read_text()[-2000:]
     finally:
         _stop(clock, redis_process)
