@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import gc
 import os
 import shutil
 from collections.abc import Iterator
@@ -140,6 +141,11 @@ def _truncate(application: Flask) -> None:
     Such a leftover (an app of an earlier test whose session was never closed) holds a lock that
     TRUNCATE would wait on for ever; ending it turns a hung run into a clean start.
     """
+    # A session an earlier test dropped without closing still holds its connection until the garbage
+    # collector finalises it; collected here, its transaction rolls back cleanly. Left to chance, the
+    # finaliser could run after the TRUNCATE below had ended that backend, and raise inside whatever
+    # code was running then (once, CPython's AST compiler in a later test's app factory).
+    gc.collect()
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with application.extensions["db"].engine.begin() as conn:
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
