@@ -6,10 +6,11 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from loyalty_app.extensions import db
 from loyalty_app.models import WebhookEvent
+from loyalty_app.services import inbox
 
 from . import jobs
 
@@ -55,9 +56,8 @@ def retry(event_ids: tuple[int, ...]) -> None:
     for event_id in sorted(set(event_ids)):
         if statuses[event_id] != "failed":
             click.echo(f"event {event_id} is {statuses[event_id]}, not failed: left as it is")
-    result = session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(event_ids), WebhookEvent.status == "failed")
-                             .values(status="received", next_attempt_at=None, attempts=0))
+    requeued = inbox.requeue_failed(session, event_ids)
     session.commit()
-    click.echo(f"requeued {result.rowcount} event(s)")
-    if result.rowcount:
+    click.echo(f"requeued {requeued} event(s)")
+    if requeued:
         jobs.schedule_drain(current_app)  # type: ignore[arg-type]

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import QueueState
 from ..models import Shop, WebhookEvent, WebVital, utcnow
+from .inbox import requeue_failed
 
 EVENT_STATUSES = ("received", "processing", "processed", "failed", "ignored")
 UNPROCESSED = ("received", "processing")
@@ -65,8 +66,8 @@ class RetryRefused(Exception):
 def retry_event(session: Session, shop: Shop, event_id: int) -> WebhookEvent | None:
     """Put one failed event of ``shop`` back in the inbox for the drain; None if the shop has no such event.
 
-    Done as one conditional UPDATE, so two clicks (or a click racing the CLI) requeue it once
-    and the second is refused. The attempts start again from zero, as ``flask webhooks retry``
+    One conditional UPDATE (``inbox.requeue_failed``, which the CLI uses too), so two clicks (or a
+    click racing the CLI) requeue it once and the second is refused. The attempts start again from zero, as ``flask webhooks retry``
     does; the last error stays on the row until the event is processed. Flushes; the caller
     commits and then schedules a drain.
     """
@@ -78,11 +79,7 @@ def retry_event(session: Session, shop: Shop, event_id: int) -> WebhookEvent | N
         raise RetryRefused(f"the event is {event.status}, not failed")
     if event.body is None:  # a retry would only fail again with the same reason
         raise RetryRefused("the event's body is no longer stored (retention window or redaction): it cannot be retried")
-    result = session.execute(update(WebhookEvent)
-                             .where(WebhookEvent.id == event_id, WebhookEvent.status == "failed")
-                             .values(status="received", attempts=0, next_attempt_at=None)
-                             .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if requeue_failed(session, [event_id]) != 1:
         raise RetryRefused("the event was retried by someone else")
     session.refresh(event)
     return event

@@ -357,3 +357,14 @@ def backlog(session: Session, now: datetime) -> dict[str, int | float | None]:
         oldest = oldest.replace(tzinfo=timezone.utc)
     return {"waiting": waiting, "processing": processing, "failed": failed,
             "oldest_waiting_seconds": round((now - oldest).total_seconds(), 1) if oldest else None}
+
+
+def requeue_failed(session: Session, event_ids: Sequence[int]) -> int:
+    """Put the failed events among ``event_ids`` back in the inbox for the drain, attempts from zero; returns how many.
+
+    One conditional UPDATE, so two retries racing on one event requeue it once. Flushes; the caller
+    commits and then schedules a drain.
+    """
+    return session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(event_ids), WebhookEvent.status == "failed")
+                           .values(status="received", attempts=0, next_attempt_at=None)
+                           .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
