@@ -67,9 +67,9 @@ def retry_event(session: Session, shop: Shop, event_id: int) -> WebhookEvent | N
     """Put one failed event of ``shop`` back in the inbox for the drain; None if the shop has no such event.
 
     One conditional UPDATE (``inbox.requeue_failed``, which the CLI uses too), so two clicks (or a
-    click racing the CLI) requeue it once and the second is refused. The attempts start again from zero, as ``flask webhooks retry``
-    does; the last error stays on the row until the event is processed. Flushes; the caller
-    commits and then schedules a drain.
+    click racing the CLI) requeue it once and the second is refused. The attempts start again from
+    zero; the last error stays on the row until the event is processed. Flushes; the caller commits
+    and then schedules a drain.
     """
     event = session.execute(select(WebhookEvent).where(WebhookEvent.id == event_id,
                                                        WebhookEvent.shop_id == shop.id)).scalar_one_or_none()
