@@ -144,13 +144,17 @@
     });
   }
 
+  // A second answer (a double click posts twice; the idempotency key makes that one change) must not reload
+  // again: the second reload aborts the first and the page is left half-loaded.
+  var reloading = false;
+
   function finish(result, source) {
     if (result.ok) {
       notify(body.getAttribute("data-saved"));
       var then = source.getAttribute("data-then") || "reload";
       var handler = window.LoyaltyAdmin.handlers[then];
       if (handler) handler(result.data, source);
-      else if (then === "reload") window.location.reload();
+      else if (then === "reload" && !reloading) { reloading = true; window.location.reload(); }
       return;
     }
     var invalid = result.status === 422;
