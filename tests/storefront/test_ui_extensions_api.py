@@ -2,6 +2,7 @@
 import time
 from datetime import timedelta
 
+import jwt
 import pytest
 import responses
 
@@ -25,7 +26,6 @@ def customer_token(customer_id=5, shop=SHOP_DOMAIN, secret=SECRET, lifetime=60, 
     if customer_id is None:
         del claims["sub"]
     claims.update(override)
-    import jwt
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
