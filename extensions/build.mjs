@@ -34,8 +34,8 @@ export function limitFor(targets) {
   return targets.some(({target}) => FULL_PAGE_TARGETS.has(target)) ? FULL_PAGE_LIMIT : LIMIT;
 }
 
-async function buildExtension(name) {
-  const folder = join(ROOT, name);
+async function buildExtension(root, name) {
+  const folder = join(root, name);
   const targets = targetsOf(readFileSync(join(folder, 'shopify.extension.toml'), 'utf8'));
   if (targets.length === 0) return null; // not a UI extension (e.g. a Flow extension)
   const outdir = join(folder, 'dist');
@@ -68,28 +68,30 @@ async function buildExtension(name) {
   return {name, raw, compressed, limit: limitFor(targets)};
 }
 
-async function main() {
-  const names = readdirSync(ROOT, {withFileTypes: true})
-    .filter((entry) => entry.isDirectory() && existsSync(join(ROOT, entry.name, 'shopify.extension.toml')))
+/** Build every extension under `root`, print each one's sizes; returns how many are over their limit. */
+export async function buildAll(root = ROOT, log = console.log) {
+  const names = readdirSync(root, {withFileTypes: true})
+    .filter((entry) => entry.isDirectory() && existsSync(join(root, entry.name, 'shopify.extension.toml')))
     .map((entry) => entry.name)
     .sort();
   let over = 0;
   for (const name of names) {
-    const built = await buildExtension(name);
+    const built = await buildExtension(root, name);
     if (!built) continue;
     const ok = built.compressed <= built.limit;
     if (!ok) over += 1;
-    console.log(
+    log(
       `${ok ? 'ok  ' : 'OVER'} ${name.padEnd(28)} ${(built.raw / KB).toFixed(1).padStart(6)} KB minified  ` +
         `${(built.compressed / KB).toFixed(1).padStart(6)} KB gzip  (limit ${built.limit / KB} KB compressed)`,
     );
   }
+  return over;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const over = await buildAll();
   if (over > 0) {
     console.error(`${over} extension bundle(s) over Shopify's size limit`);
     process.exit(1);
   }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main();
 }
