@@ -3,8 +3,14 @@
 /** The app's public URL: the host of application_url in shopify.app.toml (set per deployment, as there). */
 export const APP_URL = 'https://loyalty.example.com';
 
-/** Fetch a JSON answer from the app; throws an Error with `status` and `reason` on a non-2xx answer. */
-export async function callApp(token, path, {method = 'GET', body} = {}) {
+/**
+ * Fetch a JSON answer from the app; throws an Error with `status` and `reason` on a non-2xx answer.
+ * @param {string} token the extension's session token
+ * @param {string} path under the app's URL, e.g. `/ext/customer-account/me`
+ * @param {{method?: string, body?: unknown}} [options]
+ * @returns {Promise<{status: number, data: any}>}
+ */
+export async function callApp(token, path, {method = 'GET', body = undefined} = {}) {
   const headers = {Authorization: `Bearer ${token}`};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(`${APP_URL}${path}`, {
@@ -19,6 +25,7 @@ export async function callApp(token, path, {method = 'GET', body} = {}) {
     data = null;
   }
   if (!response.ok) {
+    /** @type {Error & {status?: number, reason?: string}} */
     const error = new Error((data && data.message) || `HTTP ${response.status}`);
     error.status = response.status;
     error.reason = (data && data.error) || 'http_error';

@@ -75,7 +75,7 @@ function CustomerLoyalty() {
   if (!view) {
     return (
       <s-pos-block heading={t('heading')}>
-        <s-spinner />
+        <s-text>{t('loading')}</s-text>
       </s-pos-block>
     );
   }
