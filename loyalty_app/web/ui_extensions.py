@@ -5,9 +5,9 @@ Shopify's ``shopifyapp`` (signature with the current or previous secret, expiry,
 shop is the token's ``dest``. A shopper is the token's ``sub`` (``gid://shopify/Customer/<id>``),
 never anything in the path, query or body: a request that names another customer is refused
 (403). On POS the token is a staff member's; the customer comes from the path and must be a
-member of that shop. The extensions run in Shopify's sandboxes on Shopify's origins, so every
-answer allows any origin (the token, not a cookie, is the credential) and the preflight is
-answered as ``shopifyapp`` says.
+member of that shop. The extensions run in Shopify's sandboxes (web workers on Shopify's origins),
+so, as shopify.dev's network-access notes ask, every answer carries ``Access-Control-Allow-Origin: *``
+(the token, not a cookie, is the credential) and the preflight is answered as ``shopifyapp`` says.
 """
 from __future__ import annotations
 
@@ -84,8 +84,11 @@ def verified(verify: Verifier, surface: str, customer_required: bool = True) -> 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            result = verify({"method": request.method, "headers": dict(request.headers), "url": request.url,
-                             "body": ""}, _app_config())
+            try:
+                result = verify({"method": request.method, "headers": dict(request.headers), "url": request.url,
+                                 "body": ""}, _app_config())
+            except (AttributeError, TypeError):  # a correctly signed token whose dest is not a string
+                return _error("unauthorized", "invalid session token", 401)
             if not result.ok or result.id_token is None:
                 return _error("unauthorized", "invalid session token", 401)
             claims = result.id_token.claims

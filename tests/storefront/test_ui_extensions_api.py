@@ -78,6 +78,21 @@ def test_bad_tokens_are_refused(client, shop, member, token):
 def test_missing_or_malformed_authorization_is_refused(client, shop, member):
     assert client.get("/ext/customer-account/me").status_code == 401
     assert client.get("/ext/customer-account/me", headers={"Authorization": "Basic abc"}).status_code == 401
+    assert client.get("/ext/customer-account/me", headers={"Authorization": "Bearer not.a.jwt"}).status_code == 401
+
+
+@pytest.mark.parametrize("claims", [{"dest": 12345}, {"dest": None}, {"dest": "https://evil.example.com"},
+                                    {"sub": ["gid://shopify/Customer/5"]}, {"sub": "gid://shopify/Customer/99999999999999999999"}])
+def test_odd_claims_in_a_signed_token_are_4xx(client, shop, member, claims):
+    response = client.get("/ext/customer-account/me", headers=bearer(customer_token(5, **claims)))
+    assert response.status_code in (401, 404) and "error" in response.json
+
+
+def test_a_malformed_json_body_is_400(client, shop, member):
+    response = client.post("/ext/customer-account/redeem", headers={**bearer(customer_token(5)),
+                                                                     "Content-Type": "application/json"},
+                           data=b"{not json")
+    assert response.status_code == 400 and response.json["error"] == "bad_request"
 
 
 def test_another_shops_token_sees_nothing_of_this_shop(app, client, session, shop, member):
