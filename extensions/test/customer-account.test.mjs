@@ -147,4 +147,10 @@ test('the order-status block shows earned points and estimates, and nothing when
   await renderExtension('order-status-points', orderStatus('en', undefined));
   await settle();
   assert.equal(text(), '');
+
+  mockFetch({'GET /ext/customer-account/orders/1002?subtotal=3.00&currency=NOK':
+    {body: {order_id: 1002, signed_in: true, state: 'estimate', points: 0, available_at: null}}});
+  await renderExtension('order-status-points', orderStatus('en', {amount: 3, currencyCode: 'NOK'}));
+  await settle();
+  assert.equal(text(), '', 'an order below the minimum says nothing rather than "0 points"');
 });

@@ -26,7 +26,8 @@ function OrderPoints() {
       .catch(() => setAnswer(null));
   }, []);
 
-  if (!answer || answer.points === null || answer.points === undefined || answer.state === 'unknown') return null;
+  // Nothing to say: not known yet, another currency, or an order that earns nothing (below the minimum, refunded).
+  if (!answer || typeof answer.points !== 'number' || answer.points <= 0) return null;
   return (
     <s-section heading={t('heading')}>
       <s-text>{message(answer)}</s-text>
