@@ -66,12 +66,13 @@ def _customer_from_sub(claims: dict[str, Any]) -> int | None:
     return int(match.group(1)) if match and int(match.group(1)) <= MAX_ID else None
 
 
-def _named_customer() -> str | None:
-    """A customer id the caller put in the query or the JSON body, if any (only ever compared, never used)."""
+def _named_customers() -> set[str]:
+    """Every customer id the caller put in the query or the JSON body (only ever compared, never used)."""
+    named = set(request.args.getlist("customer_id"))
     body = request.get_json(silent=True) if request.is_json else None
-    named = body.get("customer_id") if isinstance(body, dict) else None
-    named = request.args.get("customer_id", named)
-    return None if named is None else str(named)
+    if isinstance(body, dict) and "customer_id" in body:
+        named.add(str(body["customer_id"]))
+    return named
 
 
 def verified(verify: Verifier, surface: str, customer_required: bool = True) -> Callable[..., Any]:
@@ -107,8 +108,7 @@ def verified(verify: Verifier, surface: str, customer_required: bool = True) -> 
             g.shop = shop
             if surface != "pos":
                 g.customer_id = _customer_from_sub(claims)
-                named = _named_customer()
-                if named is not None and named != str(g.customer_id):
+                if _named_customers() - {str(g.customer_id)}:
                     return _error("forbidden", "a shopper can only see their own loyalty account", 403)
                 if customer_required and g.customer_id is None:
                     return _error("sign_in_required", "sign in to see your loyalty account", 401)

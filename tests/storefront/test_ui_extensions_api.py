@@ -110,6 +110,8 @@ def test_naming_another_customer_is_forbidden(client, session, shop, member):
     headers = bearer(customer_token(5))
     assert client.get("/ext/customer-account/me?customer_id=6", headers=headers).status_code == 403
     assert client.get("/ext/customer-account/me?customer_id=5", headers=headers).status_code == 200
+    assert client.get("/ext/customer-account/me?customer_id=5&customer_id=6", headers=headers).status_code == 403
+    assert client.get("/ext/customer-account/orders/1001?customer_id=6", headers=headers).status_code == 403
     response = client.post("/ext/customer-account/redeem", headers=headers,
                            json={"customer_id": 6, "reward_id": reward_id(session), "idempotency_key": "click-0001"})
     assert response.status_code == 403 and response.json["error"] == "forbidden"
