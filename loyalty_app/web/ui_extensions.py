@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,6 +29,7 @@ from ..services.members import find_member
 from ..services.shops import get_shop
 from ..shopify.oauth import SessionTokenError, shop_from_claims
 from . import shopper
+from .admin_auth import shopify_app_config
 from .converters import MAX_ID
 
 bp = Blueprint("ui_extensions", __name__, url_prefix="/ext")
@@ -44,14 +45,6 @@ Verifier = Callable[[dict[str, Any], dict[str, str]], Any]
 
 def _error(reason: str, message: str, status: int) -> tuple[Response, int]:
     return jsonify(shopper.error_body(reason, message)), status
-
-
-def _app_config() -> dict[str, str]:
-    config = current_app.config
-    app_config = {"client_id": config["SHOPIFY_API_KEY"], "client_secret": config["SHOPIFY_API_SECRET"]}
-    if config.get("SHOPIFY_API_SECRET_PREVIOUS"):
-        app_config["old_client_secret"] = config["SHOPIFY_API_SECRET_PREVIOUS"]
-    return app_config
 
 
 def _shop_from_dest(claims: dict[str, Any]) -> str | None:
@@ -87,7 +80,7 @@ def verified(verify: Verifier, surface: str, customer_required: bool = True) -> 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 result = verify({"method": request.method, "headers": dict(request.headers), "url": request.url,
-                                 "body": ""}, _app_config())
+                                 "body": ""}, shopify_app_config())
             except (AttributeError, TypeError):  # a correctly signed token whose dest is not a string
                 return _error("unauthorized", "invalid session token", 401)
             if not result.ok or result.id_token is None:
@@ -131,7 +124,7 @@ def preflight() -> Response | None:
         return None
     verify = verify_pos_ui_ext_req if request.path.startswith("/ext/pos/") else verify_customer_account_ui_ext_req
     result = verify({"method": "OPTIONS", "headers": dict(request.headers), "url": request.url, "body": ""},
-                    _app_config())
+                    shopify_app_config())
     headers = dict(result.response.headers or {})
     headers.setdefault("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
     return Response(result.response.body or "", status=result.response.status if result.ok else 204, headers=headers)
@@ -152,34 +145,35 @@ def _member_view(shop: Shop, customer_id: int) -> dict[str, Any]:
     return view
 
 
-def _estimate_args() -> tuple[Decimal, str] | None | tuple[Response, int]:
-    """The ``subtotal`` and ``currency`` an estimate is asked for: None if absent, a 400 answer if malformed."""
+class _BadEstimate(ValueError):
+    """``subtotal`` or ``currency`` is missing its partner or malformed."""
+
+
+def _estimate_args() -> tuple[Decimal, str] | None:
+    """The ``subtotal`` and ``currency`` an estimate is asked for, or None if the caller asked for none."""
     subtotal, currency = request.args.get("subtotal"), request.args.get("currency")
     if subtotal is None and currency is None:
         return None
     if subtotal is None or currency is None or not _MONEY.match(subtotal) or not _CURRENCY.match(currency):
-        return _error("bad_request", "subtotal must be an amount such as 12.50 and currency an ISO code", 400)
-    try:
-        return Decimal(subtotal), currency
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        return _error("bad_request", "subtotal must be an amount", 400)
+        raise _BadEstimate("subtotal must be an amount such as 12.50 and currency an ISO code such as USD")
+    return Decimal(subtotal), currency  # the pattern admits only plain decimals
 
 
-def _order_answer(order_id: int, customer_id: int | None) -> tuple[Response, int] | Response:
+def _order_answer(order_id: int, customer_id: int | None) -> Any:
     """An order's points for this shopper: recorded (earned or pending until …), else an estimate."""
     session = db.session()  # type: ignore[misc]
     member = find_member(session, g.shop.id, customer_id) if customer_id is not None else None
     if member is not None and (recorded := order_points.recorded_points(session, g.shop, order_id, member)):
         return jsonify(order_id=order_id, signed_in=True, **recorded)
-    args = _estimate_args()
-    if isinstance(args, tuple) and isinstance(args[0], Response):
-        return args  # type: ignore[return-value]
+    try:
+        args = _estimate_args()
+    except _BadEstimate as exc:
+        return _error("bad_request", str(exc), 400)
     body: dict[str, Any] = {"order_id": order_id, "signed_in": customer_id is not None}
     if args is None:
         body.update(state="unknown", points=None, available_at=None)
     else:
-        subtotal, currency = args  # type: ignore[misc]
-        body.update(order_points.estimated_points(session, g.shop, member, subtotal, currency))
+        body.update(order_points.estimated_points(session, g.shop, member, *args))
     if customer_id is None:
         body["links"] = {"sign_in": "/account/login", "join": "/account/register"}
     return jsonify(body)

@@ -75,6 +75,13 @@ def test_bad_tokens_are_refused(client, shop, member, token):
     assert response.status_code == 401 and response.json["error"] == "unauthorized"
 
 
+def test_a_token_signed_with_the_previous_secret_passes_during_rotation(app, client, shop, member):
+    old_secret = "previous-api-secret-0123456789abcdef"
+    assert client.get("/ext/customer-account/me", headers=bearer(customer_token(5, secret=old_secret))).status_code == 401
+    app.config["SHOPIFY_API_SECRET_PREVIOUS"] = old_secret
+    assert client.get("/ext/customer-account/me", headers=bearer(customer_token(5, secret=old_secret))).status_code == 200
+
+
 def test_missing_or_malformed_authorization_is_refused(client, shop, member):
     assert client.get("/ext/customer-account/me").status_code == 401
     assert client.get("/ext/customer-account/me", headers={"Authorization": "Basic abc"}).status_code == 401
