@@ -19,6 +19,10 @@ Number = TypeVar("Number", int, float)
 
 API_VERSION = "2026-10"
 """The Shopify Admin API version this app is written and tested against."""
+# As in shopify.app.toml (sorted). Store credit: the POS block reads balances with the Admin API, the
+# customer account page with the Customer Account API (``customer_`` scopes are that API's).
+SCOPES = ("customer_read_store_credit_accounts,read_customers,read_orders,read_store_credit_accounts,"
+          "write_customers,write_discounts")
 
 REQUIRED_IN_PRODUCTION = (
     "DATABASE_URL",
@@ -126,7 +130,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", (app_url.rstrip("/") + "/dev/admin/{shop}/{version}/graphql.json")
                                   if mode == "development" else SHOPIFY_URLS["SHOPIFY_ADMIN_URL"]),
         "SHOPIFY_TOKEN_URL": _str(env, "SHOPIFY_TOKEN_URL", SHOPIFY_URLS["SHOPIFY_TOKEN_URL"]),
-        "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", "read_orders,read_customers,write_customers,write_discounts"),
+        "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", SCOPES),
         "APP_URL": app_url,
         "TOKEN_ENCRYPTION_KEY": token_key,
         "AUTO_MIGRATE": _bool(env, "AUTO_MIGRATE", database_url.startswith("sqlite")),

@@ -12,6 +12,7 @@ so, as shopify.dev's network-access notes ask, every answer carries ``Access-Con
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -21,17 +22,21 @@ from urllib.parse import urlparse
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from shopify_app import verify_checkout_ui_ext_req, verify_customer_account_ui_ext_req, verify_pos_ui_ext_req
 
+from ..connections import client_for
 from ..extensions import db
 from ..models import Shop
 from ..security import sanitize_shop_domain
 from ..services import order_points, storefront
 from ..services.members import find_member
 from ..services.shops import get_shop
+from ..shopify.customer_store_credit import store_credit_balances
+from ..shopify.errors import ShopifyError
 from ..shopify.oauth import SessionTokenError, shop_from_claims
 from . import shopper
 from .admin_auth import shopify_app_config
 from .converters import MAX_ID
 
+log = logging.getLogger(__name__)
 bp = Blueprint("ui_extensions", __name__, url_prefix="/ext")
 
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*",
@@ -226,13 +231,36 @@ def _pos_member(customer_id: int) -> Any:
     return find_member(db.session(), g.shop.id, customer_id)  # type: ignore[misc]
 
 
+def _store_credit(shop: Shop, customer_id: int) -> list[dict[str, str]] | None:
+    """The customer's store credit balances from Shopify ({amount, currency} each), or None if Shopify failed.
+
+    Staff are waiting at the counter: one attempt with short timeouts and no throttle waits. A
+    failure (including a shop that has not granted ``read_store_credit_accounts`` yet) costs the
+    block its store credit line, never its points.
+    """
+    try:
+        client = client_for(current_app, db.session(), shop, max_retries=0, max_throttle_waits=0,  # type: ignore[misc]
+                            timeout=(2.0, 4.0))
+        balances = store_credit_balances(client, customer_id)
+    except ShopifyError as exc:
+        log.warning("store credit of customer %s in %s could not be read: %s", customer_id, shop.domain, exc)
+        return None
+    return [{"amount": balance.amount, "currency": balance.currency} for balance in balances or []]
+
+
 @bp.get("/pos/customers/<id:customer_id>")
 @pos()
 def pos_customer(customer_id: int) -> Any:
-    """A customer's balance, tier and rewards for staff at the counter."""
+    """A customer's balance, tier and rewards for staff at the counter, and their store credit.
+
+    ``store_credit`` lists Shopify's balances ({"amount": "12.50", "currency": "NOK"}; empty
+    without a store credit account) or is null when Shopify could not be asked.
+    """
     if _pos_member(customer_id) is None:
         return _error("unknown_customer", "this customer is not a member of the shop's program", 404)
-    return jsonify(_member_view(g.shop, customer_id))
+    view = _member_view(g.shop, customer_id)
+    view["store_credit"] = _store_credit(g.shop, customer_id)
+    return jsonify(view)
 
 
 @bp.post("/pos/customers/<id:customer_id>/redeem")

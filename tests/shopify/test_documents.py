@@ -12,7 +12,7 @@ QUERIES = sorted(name for name, text in DOCUMENTS.items() if "\nquery " in f"\n{
 def test_the_app_has_documents_and_pins_the_schema_version():
     assert API_VERSION == "2026-10"
     assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate", "DiscountUsage",
-            "DiscountCodeLookup",
+            "DiscountCodeLookup", "CustomerStoreCreditBalances",
             "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
             "TagsRemove"} <= set(DOCUMENTS)
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+import requests
 import responses
 
 from loyalty_app.models import LedgerEntry, Reward, utcnow
@@ -232,10 +233,47 @@ def test_checkout_tokens_are_verified_too(client, shop):
 
 # -- POS --------------------------------------------------------------------------------------------
 
-def test_pos_shows_a_members_standing(client, shop, member):
+def store_credit(*balances):
+    return {"customer": {"storeCreditAccounts": {"nodes": [
+        {"balance": {"amount": amount, "currencyCode": currency}} for amount, currency in balances]}}}
+
+
+def test_pos_shows_a_members_standing_and_store_credit(client, shop, member, fake):
+    fake.answer(store_credit(("25.5", "USD"), ("100.0", "NOK")))
     response = client.get("/ext/pos/customers/5", headers=bearer(pos_token()))
     assert response.status_code == 200
     assert (response.json["balance"], response.json["tier"]["name"]) == (1100, "Silver")
+    assert response.json["store_credit"] == [{"amount": "25.5", "currency": "USD"},
+                                             {"amount": "100.0", "currency": "NOK"}]
+    assert fake.sent("CustomerStoreCreditBalances") == [{"id": "gid://shopify/Customer/5"}]
+
+
+def test_pos_without_a_store_credit_account_lists_none(client, shop, member, fake):
+    fake.answer(store_credit()).answer({"customer": None})  # no account; a customer Shopify no longer has
+    for _ in range(2):
+        response = client.get("/ext/pos/customers/5", headers=bearer(pos_token()))
+        assert response.status_code == 200 and response.json["store_credit"] == []
+        assert response.json["balance"] == 1100
+
+
+@pytest.mark.parametrize("failure", [
+    {"status": 503},                                                      # Shopify is down: no retry, no wait
+    {"raise_exc": requests.Timeout("read timed out")},                    # too slow for the counter
+    {"errors": [{"message": "Access denied for storeCreditAccounts field.",  # scope not granted yet
+                 "extensions": {"code": "ACCESS_DENIED"}}]},
+    {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]},  # no waiting for the bucket
+])
+def test_pos_still_shows_points_when_store_credit_cannot_be_read(client, shop, member, fake, failure):
+    fake.answer(**failure)
+    response = client.get("/ext/pos/customers/5", headers=bearer(pos_token()))
+    assert response.status_code == 200
+    assert response.json["balance"] == 1100 and response.json["store_credit"] is None
+    assert len(fake.requests) == 1
+
+
+def test_pos_asks_shopify_nothing_for_a_non_member(client, shop, fake):
+    response = client.get("/ext/pos/customers/6", headers=bearer(pos_token()))
+    assert response.status_code == 404 and fake.requests == []
 
 
 def test_pos_refuses_customers_of_other_shops_and_bad_tokens(app, client, session, shop, member):

@@ -24,6 +24,9 @@ def test_compliance_topics_are_declared_as_such():
 def test_scopes_proxy_and_extensions():
     scopes = set(TOML["access_scopes"]["scopes"].split(","))
     assert {"read_orders", "read_customers", "write_customers", "write_discounts"} <= scopes
+    # Store credit: the POS block reads balances through our backend (Admin API), the account page through
+    # the Customer Account API in the extension.
+    assert {"read_store_credit_accounts", "customer_read_store_credit_accounts"} <= scopes
     assert TOML["embedded"] is True
     assert TOML["webhooks"]["api_version"] == API_VERSION
     assert (TOML["app_proxy"]["prefix"], TOML["app_proxy"]["subpath"]) == ("apps", "loyalty")
