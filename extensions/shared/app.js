@@ -52,3 +52,12 @@ export function estimateQuery(money) {
   if (!Number.isFinite(amount) || amount < 0) return '';
   return `?subtotal=${amount.toFixed(2)}&currency=${encodeURIComponent(money.currencyCode)}`;
 }
+
+/**
+ * The store credit balances worth showing, from `[{amount, currency}]`: a positive amount in a known currency
+ * (Shopify keeps an emptied account at 0; it is not shown as credit).
+ * @param {{amount: string, currency: string}[] | null | undefined} balances
+ */
+export function heldCredit(balances) {
+  return (balances || []).filter((balance) => Number(balance.amount) > 0 && /^[A-Z]{3}$/.test(String(balance.currency)));
+}

@@ -27,12 +27,20 @@ const ME = {
   referral_url: 'https://demo-shop.myshopify.com/apps/loyalty/r/abc123',
 };
 
+const CUSTOMER_ACCOUNT_API = 'POST shopify://customer-account/api/2026-10/graphql.json';
+
+/** The Customer Account API's answer with these store credit balances ([amount, currencyCode] pairs). */
+function storeCredit(...balances) {
+  return {body: {data: {customer: {storeCreditAccounts: {nodes: balances.map(([amount, currencyCode]) => (
+    {balance: {amount, currencyCode}}))}}}}};
+}
+
 function customerAccount(lang, extension = 'customer-account-loyalty', extra = {}) {
   return {sessionToken: {get: async () => 'customer-token'}, i18n: i18n(extension, lang), ...extra};
 }
 
 test('the loyalty page shows the standing, rewards, codes, ways to earn, referral and history in Norwegian', async () => {
-  const requests = mockFetch({'GET /ext/customer-account/me': {body: ME}});
+  const requests = mockFetch({'GET /ext/customer-account/me': {body: ME}, [CUSTOMER_ACCOUNT_API]: storeCredit()});
   const body = await renderExtension('customer-account-loyalty', customerAccount('nb'));
   await waitFor(() => text().includes('1100 poeng'));
   assert.equal(body.querySelector('s-page').getAttribute('heading'), 'Fordeler');
@@ -48,9 +56,52 @@ test('the loyalty page shows the standing, rewards, codes, ways to earn, referra
   assert.ok(!shown.includes('LOY-OLD00001'), 'a used code is not listed as active');
   assert.equal(body.querySelector('s-progress').getAttribute('value'), '60');
   assert.equal(byText('s-button', '900 poeng til trengs').getAttribute('disabled'), 'true');
-  assert.equal(requests.length, 1);
-  assert.equal(requests[0].url, 'https://loyalty.example.com/ext/customer-account/me');
-  assert.equal(requests[0].headers.Authorization, 'Bearer customer-token');
+  const app = requests.filter((r) => r.url.startsWith('https://loyalty.example.com'));
+  assert.equal(app.length, 1);
+  assert.equal(app[0].url, 'https://loyalty.example.com/ext/customer-account/me');
+  assert.equal(app[0].headers.Authorization, 'Bearer customer-token');
+});
+
+test('the page shows the store credit Shopify holds, formatted for the shopper, in Norwegian', async () => {
+  const requests = mockFetch({
+    'GET /ext/customer-account/me': {body: ME},
+    [CUSTOMER_ACCOUNT_API]: storeCredit(['125.5', 'NOK'], ['0.0', 'EUR'], ['20.0', 'USD']),
+  });
+  await renderExtension('customer-account-loyalty', customerAccount('nb'));
+  await waitFor(() => text().includes('i butikkreditt'));
+  const shown = text();
+  assert.ok(shown.includes('125,50 kr i butikkreditt'), shown);
+  assert.ok(shown.includes('20,00 USD i butikkreditt'), shown);
+  assert.ok(!shown.includes('EUR'), 'an emptied account is not shown as credit');
+  assert.ok(shown.includes('Butikkreditt brukes i kassen når du er logget inn.'), shown);
+  assert.ok(shown.includes('LOY-ABCD1234'), 'the codes are still listed');
+  const query = requests.find((r) => r.url.startsWith('shopify://'));
+  assert.match(query.body.query, /customer\s*{\s*storeCreditAccounts\(first: 25\)/);
+  assert.equal(query.headers.Authorization, undefined, 'Shopify authenticates the Customer Account API itself');
+});
+
+test('without store credit the page says so, in English and Swedish', async () => {
+  mockFetch({'GET /ext/customer-account/me': {body: ME}, [CUSTOMER_ACCOUNT_API]: storeCredit()});
+  await renderExtension('customer-account-loyalty', customerAccount('en'));
+  await waitFor(() => text().includes('You have no store credit.'));
+  assert.ok(text().includes('1100 points'));
+
+  mockFetch({'GET /ext/customer-account/me': {body: ME}, [CUSTOMER_ACCOUNT_API]: storeCredit(['0.0', 'SEK'])});
+  await renderExtension('customer-account-loyalty', customerAccount('sv'));
+  await waitFor(() => text().includes('Du har ingen butikskredit.'));
+});
+
+test('when Shopify cannot give the store credit, the points are still shown', async () => {
+  for (const failure of [
+    {status: 200, body: {errors: [{message: 'Access denied for storeCreditAccounts field.'}]}},
+    {status: 503, body: {}},
+  ]) {
+    mockFetch({'GET /ext/customer-account/me': {body: ME}, [CUSTOMER_ACCOUNT_API]: failure});
+    await renderExtension('customer-account-loyalty', customerAccount('da'));
+    await waitFor(() => text().includes('Din butikskredit kunne ikke indlæses. Prøv igen senere.'));
+    assert.ok(text().includes('1100 point'), text());
+    assert.ok(!text().includes('Dine fordele kunne ikke indlæses'), 'the page itself loaded');
+  }
 });
 
 test('redeeming asks for confirmation, then shows the code', async () => {
@@ -67,11 +118,12 @@ test('redeeming asks for confirmation, then shows the code', async () => {
   byText('s-button', 'Redeem').click();
   await waitFor(() => text().includes('Redeem 50 kr rabatt for 500 points?'));
   await settle();
-  assert.equal(requests.filter((r) => r.method === 'POST').length, 0, 'nothing is redeemed before confirming');
+  const redemptions = () => requests.filter((r) => r.url.endsWith('/ext/customer-account/redeem'));
+  assert.equal(redemptions().length, 0, 'nothing is redeemed before confirming');
 
   byText('s-button', 'Yes, redeem').click();
   await waitFor(() => text().includes('LOY-NEW12345'));
-  const post = requests.find((r) => r.method === 'POST');
+  const [post] = redemptions();
   assert.equal(post.body.reward_id, 1);
   assert.match(post.body.idempotency_key, /^[A-Za-z0-9_-]{8,100}$/);
   assert.equal(post.body.customer_id, undefined, 'the customer is never named by the extension');
@@ -93,18 +145,23 @@ test('a refused redemption says why', async () => {
   assert.equal(document.querySelector('s-banner').getAttribute('tone'), 'critical');
 });
 
-test('store credit rewards report the amount credited', async () => {
+test('store credit rewards report the amount credited, and the store credit shown is read again', async () => {
+  let credited = false;
   mockFetch({
     'GET /ext/customer-account/me': {body: ME},
-    'POST /ext/customer-account/redeem': {body: {kind: 'store_credit', amount: '50.00', currency: 'NOK', balance: 600}},
+    [CUSTOMER_ACCOUNT_API]: () => (credited ? storeCredit(['50.0', 'NOK']) : storeCredit()),
+    'POST /ext/customer-account/redeem': () => {
+      credited = true;
+      return {body: {kind: 'store_credit', amount: '50.00', currency: 'NOK', balance: 600}};
+    },
   });
   await renderExtension('customer-account-loyalty', customerAccount('en'));
-  await waitFor(() => byText('s-button', 'Redeem'));
+  await waitFor(() => text().includes('You have no store credit.'));
   byText('s-button', 'Redeem').click();
   await waitFor(() => byText('s-button', 'Yes, redeem'));
   byText('s-button', 'Yes, redeem').click();
-  await waitFor(() => text().includes('was added to your store credit'));
-  assert.ok(text().includes('NOK') && text().includes('50.00'), text());
+  await waitFor(() => text().includes('NOK 50.00 was added to your store credit.'));
+  await waitFor(() => text().includes('NOK 50.00 in store credit'));
 });
 
 test('the page says so when the app cannot be reached', async () => {

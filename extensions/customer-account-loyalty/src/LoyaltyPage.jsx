@@ -3,7 +3,7 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {callApp, clickKey} from '../../shared/app.js';
+import {callApp, clickKey, heldCredit} from '../../shared/app.js';
 
 export default async () => {
   render(<LoyaltyPage />, document.body);
@@ -16,17 +16,52 @@ async function load() {
   return (await callApp(token, '/ext/customer-account/me')).data;
 }
 
+// Store credit lives in Shopify: read it straight from the Customer Account API (as the signed-in customer,
+// no token of ours; the app needs the customer_read_store_credit_accounts scope). One account per currency.
+const CUSTOMER_ACCOUNT_API = 'shopify://customer-account/api/2026-10/graphql.json';
+const STORE_CREDIT_QUERY = `query LoyaltyStoreCredit {
+  customer {
+    storeCreditAccounts(first: 25) {
+      nodes {
+        balance {
+          amount
+          currencyCode
+        }
+      }
+    }
+  }
+}`;
+
+/** The customer's store credit balances as [{amount, currency}]; throws if Shopify did not answer them. */
+async function loadStoreCredit() {
+  const response = await fetch(CUSTOMER_ACCOUNT_API, {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({query: STORE_CREDIT_QUERY}),
+  });
+  const body = await response.json();
+  const accounts = body && body.data && body.data.customer && body.data.customer.storeCreditAccounts;
+  if (!response.ok || (body.errors && body.errors.length) || !accounts) throw new Error('store credit not loaded');
+  return accounts.nodes.map((node) => ({amount: node.balance.amount, currency: node.balance.currencyCode}));
+}
+
 function LoyaltyPage() {
   const [view, setView] = useState(null);
   const [failed, setFailed] = useState(false);
+  // undefined while loading, null if Shopify did not answer, else the balances.
+  const [credit, setCredit] = useState(undefined);
 
-  const refresh = () =>
-    load()
+  const refresh = () => {
+    loadStoreCredit()
+      .then(setCredit)
+      .catch(() => setCredit(null));
+    return load()
       .then((data) => {
         setView(data);
         setFailed(false);
       })
       .catch(() => setFailed(true));
+  };
 
   useEffect(() => {
     refresh();
@@ -50,7 +85,7 @@ function LoyaltyPage() {
     <s-page heading={t('page.title')}>
       <Standing view={view} />
       <Rewards view={view} onRedeemed={refresh} />
-      <Codes codes={view.codes || []} />
+      <Codes codes={view.codes || []} credit={credit} />
       <WaysToEarn ways={view.ways_to_earn || []} />
       {view.referral_url ? <Referral url={view.referral_url} /> : null}
       <History activity={view.activity || []} />
@@ -176,26 +211,48 @@ function Outcome({outcome}) {
   );
 }
 
-function Codes({codes}) {
+function StoreCredit({credit}) {
+  if (credit === undefined) return null;
+  if (credit === null) return <s-text color="subdued">{t('storeCredit.failed')}</s-text>;
+  const held = heldCredit(credit);
+  if (held.length === 0) return <s-text color="subdued">{t('storeCredit.none')}</s-text>;
+  return (
+    <s-stack gap="small-200">
+      {held.map((balance) => (
+        <s-text key={balance.currency} type="strong">
+          {t('storeCredit.balance', {
+            amount: shopify.i18n.formatCurrency(Number(balance.amount), {currency: balance.currency}),
+          })}
+        </s-text>
+      ))}
+      <s-text color="subdued">{t('storeCredit.help')}</s-text>
+    </s-stack>
+  );
+}
+
+function Codes({codes, credit}) {
   const active = codes.filter((code) => code.state === 'active');
   return (
     <s-section heading={t('codes.heading')}>
-      {active.length === 0 ? (
-        <s-text color="subdued">{t('codes.none')}</s-text>
-      ) : (
-        <s-unordered-list>
-          {active.map((code) => (
-            <s-list-item key={code.code}>
-              <s-text type="strong">{code.code}</s-text>{' '}
-              {code.expires_at ? (
-                <s-text color="subdued">
-                  {t('codes.expires', {date: shopify.i18n.formatDate(new Date(code.expires_at))})}
-                </s-text>
-              ) : null}
-            </s-list-item>
-          ))}
-        </s-unordered-list>
-      )}
+      <s-stack gap="base">
+        <StoreCredit credit={credit} />
+        {active.length === 0 ? (
+          <s-text color="subdued">{t('codes.none')}</s-text>
+        ) : (
+          <s-unordered-list>
+            {active.map((code) => (
+              <s-list-item key={code.code}>
+                <s-text type="strong">{code.code}</s-text>{' '}
+                {code.expires_at ? (
+                  <s-text color="subdued">
+                    {t('codes.expires', {date: shopify.i18n.formatDate(new Date(code.expires_at))})}
+                  </s-text>
+                ) : null}
+              </s-list-item>
+            ))}
+          </s-unordered-list>
+        )}
+      </s-stack>
     </s-section>
   );
 }
