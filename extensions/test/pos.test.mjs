@@ -12,6 +12,7 @@ const VIEW = {
     {id: 3, name: 'Gratis frakt', cost: 2000, kind: 'free_shipping', value: '0', affordable: false},
   ],
   ways_to_earn: [], activity: [], codes: [],
+  store_credit: [{amount: '125.5', currency: 'NOK'}, {amount: '0.0', currency: 'EUR'}],
 };
 
 function pos(lang) {
@@ -39,7 +40,30 @@ test('staff see the balance and tier in Norwegian', async () => {
   assert.ok(text().includes('Nivå: Sølv') && text().includes('400 til for å nå Gull'), text());
   assert.ok(byText('s-button', 'Løs inn 50 kr rabatt (500 poeng)'));
   assert.ok(!text().includes('Gratis frakt'), 'only rewards the customer can afford are offered');
+  assert.ok(text().includes('Butikkreditt: 125,50 kr'), text());
+  assert.ok(!text().includes('EUR'), 'an emptied store credit account is not shown');
   assert.equal(requests[0].headers.Authorization, 'Bearer staff-token');
+});
+
+test('staff see store credit in every currency the customer holds, in their own locale', async () => {
+  mockFetch({'GET /ext/pos/customers/5': {body: {...VIEW, store_credit: [
+    {amount: '125.5', currency: 'NOK'}, {amount: '20.0', currency: 'USD'}]}}});
+  await renderExtension('pos-loyalty', pos('en').api);
+  await waitFor(() => text().includes('1100 points'));
+  assert.ok(text().includes('Store credit: NOK 125.50') && text().includes('Store credit: $20.00'), text());
+
+  mockFetch({'GET /ext/pos/customers/5': {body: {...VIEW, store_credit: []}}});
+  await renderExtension('pos-loyalty', pos('sv').api);
+  await waitFor(() => text().includes('Ingen butikskredit'));
+  assert.ok(text().includes('1100 poäng'), text());
+});
+
+test('when store credit could not be read, the block still shows the points and says so', async () => {
+  mockFetch({'GET /ext/pos/customers/5': {body: {...VIEW, store_credit: null}}});
+  await renderExtension('pos-loyalty', pos('nb').api);
+  await waitFor(() => text().includes('1100 poeng'));
+  assert.ok(text().includes('Butikkreditten kunne ikke lastes.'), text());
+  assert.ok(byText('s-button', 'Løs inn 50 kr rabatt (500 poeng)'), 'redeeming still works');
 });
 
 test('redeeming at the counter confirms, then applies the code to the cart', async () => {
@@ -77,7 +101,7 @@ test('store credit is reported, not applied as a code', async () => {
   await waitFor(() => byText('s-button', 'Indløs og brug'));
   byText('s-button', 'Indløs og brug').click();
   await waitFor(() => toasts.length === 1);
-  assert.deepEqual(toasts, ['50.00 NOK tilføjet som butikskredit']);
+  assert.deepEqual(toasts, ['50,00\u00a0NOK tilføjet som butikskredit'], 'the amount in the staff member\'s locale');
   assert.deepEqual(discounts, []);
 });
 

@@ -1,15 +1,19 @@
-// pos.customer-details.block.render: balance and tier, and redeeming a reward for the customer at the counter.
+// pos.customer-details.block.render: balance, tier and store credit, and redeeming a reward for the customer at
+// the counter.
 import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {callApp, clickKey} from '../../shared/app.js';
+import {callApp, clickKey, heldCredit} from '../../shared/app.js';
 
 export default async () => {
   render(<CustomerLoyalty />, document.body);
 };
 
 const t = (key, options) => shopify.i18n.translate(key, options);
+
+/** An amount in the staff member's locale (Intl.NumberFormat through shopify.i18n). */
+const money = (amount, currency) => shopify.i18n.formatCurrency(Number(amount), {currency});
 
 async function staffToken() {
   const token = await shopify.session.getSessionToken();
@@ -47,7 +51,7 @@ function CustomerLoyalty() {
         body: {reward_id: reward.id, idempotency_key: clickKey()},
       });
       if (data.kind === 'store_credit') {
-        shopify.toast.show(t('toast.storeCredit', {amount: `${data.amount} ${data.currency}`}));
+        shopify.toast.show(t('toast.storeCredit', {amount: money(data.amount, data.currency)}));
       } else if (status === 200 && data.code) {
         await shopify.cart.addCartCodeDiscount(data.code);
         setCode(data.code);
@@ -88,6 +92,7 @@ function CustomerLoyalty() {
         {view.next_tier ? (
           <s-text>{t('nextTier', {remaining: view.next_tier.remaining, tier: view.next_tier.name})}</s-text>
         ) : null}
+        <StoreCredit balances={view.store_credit} />
         {code ? <s-badge tone="success">{t('applied', {code})}</s-badge> : null}
         {affordable.length === 0 ? <s-text>{t('noRewards')}</s-text> : null}
         {affordable.map((reward) =>
@@ -110,4 +115,14 @@ function CustomerLoyalty() {
       </s-stack>
     </s-pos-block>
   );
+}
+
+/** The store credit Shopify holds for the customer; `balances` is null when the app could not read it. */
+function StoreCredit({balances}) {
+  if (balances === null || balances === undefined) return <s-text>{t('storeCredit.failed')}</s-text>;
+  const held = heldCredit(balances);
+  if (held.length === 0) return <s-text>{t('storeCredit.none')}</s-text>;
+  return held.map((balance) => (
+    <s-text key={balance.currency}>{t('storeCredit.balance', {amount: money(balance.amount, balance.currency)})}</s-text>
+  ));
 }
