@@ -28,4 +28,4 @@ def test_scopes_proxy_and_extensions():
     assert TOML["webhooks"]["api_version"] == API_VERSION
     assert (TOML["app_proxy"]["prefix"], TOML["app_proxy"]["subpath"]) == ("apps", "loyalty")
     assert TOML["app_proxy"]["url"].endswith("/proxy")
-    assert TOML["extension_directories"] == ["storefront_extension"]
+    assert TOML["extension_directories"] == ["storefront_extension", "extensions/*"]
