@@ -50,6 +50,11 @@ class WholePoints(fields.Field):
         return points
 
 
+def _shop_domain(value: str) -> None:
+    if not is_valid_shop_domain(value):
+        raise ValidationError("Not a myshopify.com domain.")
+
+
 class AdjustPointsProperties(Schema):
     """The merchant's fields of the "Adjust points" action (extensions/flow-adjust-points)."""
 
@@ -67,7 +72,7 @@ class FlowActionSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    shopify_domain = fields.String(required=True, validate=is_valid_shop_domain)
+    shopify_domain = fields.String(required=True, validate=_shop_domain)
     action_run_id = fields.String(required=True, validate=[validate.Length(min=1, max=100),
                                                           validate.Regexp(r"^[\x21-\x7e]+$")])
     handle = fields.String(load_default=None)

@@ -43,7 +43,10 @@ def _app_config() -> dict[str, str]:
 @bp.route("/actions/adjust-points", methods=["POST"])
 def adjust_points() -> tuple[Response, int]:
     """Add or take points as a merchant's workflow asks, once per Flow run."""
-    body = request.get_data(as_text=True)
+    try:
+        body = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:  # Flow sends JSON, always UTF-8; these bytes cannot even be checked
+        return _error("bad_json", "the body is not UTF-8 JSON", 400)
     verified = verify_flow_action_req({"method": request.method, "headers": dict(request.headers), "body": body},
                                       _app_config())  # type: ignore[typeddict-item]
     if not verified.ok:
