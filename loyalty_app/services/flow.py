@@ -97,8 +97,15 @@ def _send_one(session: Session, shop: Shop, row: FlowTrigger, send: Send, enable
     if row.trigger == flow.TIER_CHANGED and detail.get("from") == detail.get("to"):
         _settle(row, "skipped", "back to the same tier within the window")
         return "skipped"
+    points = row.points
+    if row.trigger == flow.POINTS_EXPIRING:
+        active_since = member.last_activity_at.isoformat() if member.last_activity_at else None
+        if active_since != detail.get("active_since") or member.balance <= 0:
+            _settle(row, "skipped", "the member was active since: the points no longer expire then")
+            return "skipped"
+        points = member.balance  # the whole available balance expires
     try:
-        body = flow.payload(row.trigger, flow.Standing(member.customer_id, member.balance), row.points, detail)
+        body = flow.payload(row.trigger, flow.Standing(member.customer_id, member.balance), points, detail)
         send(flow.HANDLES[row.trigger], body)
     except OutcomeUnknown as exc:
         _settle(row, "unknown", str(exc))
@@ -148,7 +155,8 @@ def remind_expiring(session: Session, shop: Shop, now: datetime | None = None) -
         left = math.ceil((expires_at - now) / timedelta(days=1))
         recorded += record_once(session, shop.id, member_id, flow.POINTS_EXPIRING,
                                 f"{flow.window_key(expires_at)}:{days}d", now, points=balance,
-                                detail={"expires_on": flow.expiry_date_text(expires_at), "days": left})
+                                detail={"expires_on": flow.expiry_date_text(expires_at), "days": left,
+                                        "active_since": last_activity.isoformat()})
     return recorded
 
 

@@ -258,6 +258,20 @@ def test_new_activity_moves_the_expiry_and_the_reminders_start_again(session, fl
     assert flow.remind_expiring(session, flow_shop, T + timedelta(days=340)) == 1  # the new date's 30-day one
 
 
+def test_a_reminder_waiting_when_the_member_shops_again_is_not_sent(session, flow_shop, fake, send):
+    update_settings(flow_shop, {"expiry_months": 12})
+    session.commit()
+    member = _member(session, flow_shop)
+    _earn(session, member, 100, "order:1", T - timedelta(days=340))
+    flow.remind_expiring(session, flow_shop, T)
+    session.commit()
+    _earn(session, member, 5, "order:2", T + timedelta(seconds=5))  # before the sender ran
+    fake.serve("FlowTriggerReceive", lambda _: OK)
+    flow.send_due(session, flow_shop, send, now=T + timedelta(minutes=5))
+    assert "loyalty-points-expiring" not in {v["handle"] for v in fake.sent("FlowTriggerReceive")}
+    assert {r.trigger: r.state for r in rows(session)}["points_expiring"] == "skipped"
+
+
 def test_no_reminders_without_expiry_or_without_flow(session, shop):
     member = _member(session, shop)
     _earn(session, member, 100, "order:1", T - timedelta(days=340))
