@@ -9,9 +9,11 @@ Does not commit: the row commits or rolls back with the entry that caused it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..models import FlowTrigger, LedgerEntry, Shop, utcnow
@@ -53,6 +55,13 @@ def record_windowed(session: Session, shop_id: int, member_id: int, trigger: str
     start = flow.window_start(moment, seconds)
     while True:
         window = flow.window_key(start)
+        if detail is None:  # points only (the common case, once per ledger entry): one upsert
+            added = _add_points(session, shop_id, member_id, trigger, window, points,
+                                start + timedelta(seconds=seconds))
+            if added is not None:
+                return added
+            start += timedelta(seconds=seconds)
+            continue
         row = _find(session, shop_id, member_id, trigger, window)
         if row is None:
             values = {"shop_id": shop_id, "member_id": member_id, "trigger": trigger, "window": window,
@@ -70,6 +79,25 @@ def record_windowed(session: Session, shop_id: int, member_id: int, trigger: str
             session.flush()
             return row
         start += timedelta(seconds=seconds)
+
+
+@cache
+def _upsert_points(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding the points while the row is pending, built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(FlowTrigger)
+    return statement.on_conflict_do_update(
+        index_elements=KEY, set_={"points": FlowTrigger.points + statement.excluded.points},
+        where=FlowTrigger.state == "pending").returning(FlowTrigger)
+
+
+def _add_points(session: Session, shop_id: int, member_id: int, trigger: str, window: str, points: int,
+                due_at: datetime) -> FlowTrigger | None:
+    """INSERT the window's row, or add ``points`` to it while it is pending; None when it was already sent."""
+    values = {"shop_id": shop_id, "member_id": member_id, "trigger": trigger, "window": window, "points": points,
+              "state": "pending", "attempts": 0, "due_at": due_at, "created_at": utcnow()}
+    return session.scalars(_upsert_points(session.get_bind().dialect.name), values,
+                           execution_options={"populate_existing": True}).first()
 
 
 def record_once(session: Session, shop_id: int, member_id: int, trigger: str, window: str, due_at: datetime, *,
