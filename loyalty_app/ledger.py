@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .models import LedgerEntry, Member, utcnow
 from .models.base import UTCDateTime
+from .services import flow_outbox
 
 EARN_KINDS = frozenset({"earn", "action", "bonus"})
 """Kinds that add to what a member has earned in their lifetime."""
@@ -96,6 +97,7 @@ def post(
     cached balances. A concurrent posting of the same key waits on the unique index and then
     finds it; concurrent postings for one member queue on the member's row. ``detail`` says
     what produced the entry (rate, multipliers, program version), for ``loyalty explain``.
+    Points earned are also recorded as a Shopify Flow trigger candidate (services/flow_outbox.py).
     """
     if kind not in KINDS:
         raise LedgerError(f"unknown entry kind {kind!r}")
@@ -130,6 +132,7 @@ def post(
         session.expunge(entry)
         raise InsufficientPoints(f"member {member_id} has fewer than {-amount} points")
     session.info.setdefault(TOUCHED, set()).add(member_id)
+    flow_outbox.record_entry(session, entry)  # a Flow trigger candidate, in this same transaction
     return entry
 
 

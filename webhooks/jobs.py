@@ -28,11 +28,12 @@ from loyalty_app import ledger
 from loyalty_app.connections import client_for
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import Shop, utcnow
-from loyalty_app.services import inbox, redemptions, standings, upkeep
+from loyalty_app.services import flow, inbox, redemptions, standings, upkeep
 from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.services.reconcile import reconcile
 from loyalty_app.services.shops import active_shops, require_shop
 from loyalty_app.shopify.client import AdminClient
+from loyalty_app.shopify.flow import send_trigger
 
 from .handlers import HANDLERS
 
@@ -264,3 +265,20 @@ def expire_codes() -> None:
     with _job_session() as (app, session):
         for shop, client in _connected_shops(app, session):
             redemptions.expire_codes(session, shop, client)
+
+
+def send_flow_triggers() -> None:
+    """Every minute: send each shop's due Shopify Flow triggers (at most once each; see services/flow.py)."""
+    with _job_session() as (app, session):
+        for shop, client in _connected_shops(app, session):
+            result = flow.send_due(session, shop, lambda handle, payload: send_trigger(client, handle, payload))
+            if result != flow.SendResult(0, 0, 0, 0, 0):
+                log.info("flow triggers for shop %s: %s", shop.id, result)
+
+
+def remind_expiring_points() -> None:
+    """Daily job: record each shop's "points expiring" reminders (30 and 7 days before); the sender sends them."""
+    with _job_session() as (_, session):
+        for shop in active_shops(session):
+            flow.remind_expiring(session, shop)
+            session.commit()

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per domain."""
 from .admin import ApiKey, LedgerImport, ProgramChange, WebVital
 from .base import Base, utcnow
+from .flow import FlowTrigger
 from .inbox import DataRequest, WebhookEvent
 from .members import LedgerEntry, Member
 from .orders import OrderLine, OrderRecord, OrderRefund
@@ -9,7 +10,7 @@ from .redemptions import Redemption
 from .shops import Shop
 
 __all__ = [
-    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
+    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "FlowTrigger", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
     "OrderRecord", "OrderRefund",
     "ProgramChange", "Redemption", "Reward", "Shop", "Tier", "WebVital", "WebhookEvent", "utcnow",
 ]

@@ -35,11 +35,15 @@ class ProgramSettings:
     birthday_metafield: str = "facts.birth_date"
     languages: tuple[str, ...] = field(default=("en",))
     point_value: Decimal | None = None  # money per point, for the liability; None: derived from the rewards
+    flow_triggers: bool = False  # send Shopify Flow triggers (each costs an Admin API call)
+    flow_window_minutes: int = 5  # at most one "points earned" / "tier changed" trigger per member per window
+    expiry_reminder_days: tuple[int, ...] = field(default=(30, 7))  # "points expiring" reminders, days before
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["points_per_unit"] = str(self.points_per_unit)
         data["minimum_order_amount"] = str(self.minimum_order_amount)
         data["languages"] = list(self.languages)
+        data["expiry_reminder_days"] = list(self.expiry_reminder_days)
         data["point_value"] = None if self.point_value is None else str(self.point_value)
         return data

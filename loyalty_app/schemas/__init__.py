@@ -37,10 +37,15 @@ class ProgramSettingsSchema(Schema):
     # Money per point, for the outstanding liability in analytics; unset, it is derived from the rewards.
     point_value = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False,
                                  validate=validate.Range(min=0, max=10**6, min_inclusive=False))
+    flow_triggers = fields.Boolean(load_default=False)
+    flow_window_minutes = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1440))
+    expiry_reminder_days = fields.List(fields.Integer(validate=validate.Range(min=1, max=365)),
+                                       load_default=lambda: [30, 7], validate=validate.Length(max=5))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:
         data["languages"] = tuple(data["languages"])
+        data["expiry_reminder_days"] = tuple(sorted(set(data["expiry_reminder_days"]), reverse=True))
         return ProgramSettings(**data)
 
 

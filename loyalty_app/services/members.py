@@ -12,6 +12,7 @@ from .. import ledger
 from ..models import LedgerEntry, Member, OrderRecord, Shop, Tier, utcnow
 from ..program.tiers import TierRule, previous_calendar_year, resolve_tier, tier_with_key, window_start
 from ..sql import transaction_cache, upsert_locked
+from . import flow_outbox
 from .shops import program_settings
 
 TIER_POINT_KINDS = ("earn", "action", "bonus", "reversal")
@@ -122,6 +123,8 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
         promoted = target is not None and (current is None or target.threshold > current.threshold)
         member.tier_id = target.key if target else None
         session.flush()
+        flow_outbox.record_tier_change(session, shop.id, member.id, current.name if current else None,
+                                       target.name if target else None, promoted, now)
         if not (promoted and target is not None and target.entry_bonus > 0):
             return target
         state, available_at = ledger.same_state_as(trigger)

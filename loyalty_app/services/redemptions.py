@@ -16,6 +16,7 @@ from ..program.orders import OrderFacts
 from ..shopify.client import AdminClient
 from ..shopify.discounts import CodeRequest, code_taken, deactivate_code, find_code, new_code, ours, usage_count
 from ..shopify.errors import ShopifyError, ShopifyUnavailable
+from . import flow_outbox
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +103,14 @@ def reserve(session: Session, shop: Shop, member_id: int, reward_id: int, client
 
 
 def activate(session: Session, redemption: Redemption, discount_id: str) -> None:
-    """The code exists in Shopify: the redemption is usable."""
+    """The code exists in Shopify: the redemption is usable (and a "reward redeemed" Flow trigger is recorded)."""
+    first = redemption.state != "active"
     redemption.state, redemption.discount_id, redemption.error = "active", discount_id, None
     session.flush()
+    if first:
+        reward = session.get(Reward, redemption.reward_id) if redemption.reward_id else None
+        flow_outbox.record_redemption(session, redemption.shop_id, redemption.member_id, redemption.id,
+                                      reward.name if reward else None, redemption.code, redemption.cost, utcnow())
 
 
 def release(session: Session, redemption: Redemption, error: str, state: str = "released",

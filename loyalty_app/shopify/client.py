@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from .documents import document
-from .errors import GraphQLErrors, ShopifyError, ShopifyUnavailable, TokenRevoked, UserErrors
+from .errors import GraphQLErrors, OutcomeUnknown, ShopifyError, ShopifyUnavailable, TokenRevoked, UserErrors
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,15 @@ class AdminClient:
     def _backoff(self, attempt: int) -> float:
         return min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
 
-    def execute(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run the named document and return its ``data``."""
+    def execute(self, name: str, variables: dict[str, Any] | None = None, *,
+                at_most_once: bool = False) -> dict[str, Any]:
+        """Run the named document and return its ``data``.
+
+        ``at_most_once`` is for a mutation that must never run twice and that Shopify cannot
+        deduplicate (``flowTriggerReceive``): only failures that prove Shopify never ran it are
+        retried (no connection made, HTTP 429, a THROTTLED answer); a read timeout or a 5xx
+        raises OutcomeUnknown at once instead of sending the request again.
+        """
         payload = {"query": document(name), "variables": variables or {}}
         headers = {"X-Shopify-Access-Token": self._token, "Content-Type": "application/json",
                    "Accept": "application/json"}
@@ -74,6 +81,8 @@ class AdminClient:
             try:
                 response = self._http.post(self.url, json=payload, headers=headers, timeout=self._timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if at_most_once and not isinstance(exc, requests.ConnectTimeout):
+                    raise OutcomeUnknown(f"{name}: {type(exc).__name__}; Shopify may have run it") from exc
                 failures += 1
                 if failures > self._max_retries:
                     raise ShopifyUnavailable(f"{name}: {type(exc).__name__} after {failures} attempts") from exc
@@ -84,6 +93,8 @@ class AdminClient:
                     self._on_revoked()
                 raise TokenRevoked(f"{name}: HTTP {response.status_code} from {self.shop_domain}")
             if response.status_code == 429 or response.status_code >= 500:
+                if at_most_once and response.status_code >= 500:
+                    raise OutcomeUnknown(f"{name}: HTTP {response.status_code}; Shopify may have run it")
                 failures += 1
                 if failures > self._max_retries:
                     raise ShopifyUnavailable(f"{name}: HTTP {response.status_code} after {failures} attempts")
@@ -109,9 +120,9 @@ class AdminClient:
                 raise GraphQLErrors(errors)
             return body.get("data") or {}
 
-    def mutate(self, name: str, root: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def mutate(self, name: str, root: str, variables: dict[str, Any], *, at_most_once: bool = False) -> dict[str, Any]:
         """Run a mutation and return its root field, raising UserErrors if Shopify declined it."""
-        result = self.execute(name, variables).get(root) or {}
+        result = self.execute(name, variables, at_most_once=at_most_once).get(root) or {}
         if result.get("userErrors"):
             raise UserErrors(result["userErrors"])
         return result

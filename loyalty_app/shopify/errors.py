@@ -12,6 +12,10 @@ class ShopifyUnavailable(ShopifyError):
     """Network errors, 5xx or throttling that outlasted our retries: try again later."""
 
 
+class OutcomeUnknown(ShopifyUnavailable):
+    """A request that may or may not have reached Shopify (a read timeout, a 5xx): sending it again could repeat it."""
+
+
 class TokenRevoked(ShopifyError):
     """401/403: the access token no longer works; the shop must re-authenticate."""
 

@@ -4,7 +4,7 @@ import requests
 import responses
 
 from loyalty_app.shopify.client import AdminClient, throttle_wait
-from loyalty_app.shopify.errors import GraphQLErrors, ShopifyUnavailable, TokenRevoked, UserErrors
+from loyalty_app.shopify.errors import GraphQLErrors, OutcomeUnknown, ShopifyUnavailable, TokenRevoked, UserErrors
 from tests.fake_admin import FakeAdmin, throttled
 
 DEACTIVATED = {"discountCodeDeactivate": {"codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/1"},
@@ -100,3 +100,24 @@ def test_graphql_errors_are_raised(fake):
 
 def test_throttle_wait_without_cost_falls_back():
     assert throttle_wait(None) == 1.0
+
+
+def trigger(client):
+    return client.mutate("FlowTriggerReceive", "flowTriggerReceive",
+                         {"handle": "loyalty-points-earned", "payload": {"customer_id": 1}}, at_most_once=True)
+
+
+@pytest.mark.parametrize("failure", [dict(raise_exc=requests.ReadTimeout("slow")),
+                                     dict(raise_exc=requests.ConnectionError("reset")), dict(status=502)])
+def test_at_most_once_never_repeats_a_request_that_may_have_run(fake, failure):
+    fake.answer(**failure).answer({"flowTriggerReceive": {"userErrors": []}})
+    with pytest.raises(OutcomeUnknown):
+        trigger(make_client([]))
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("failure", [dict(raise_exc=requests.ConnectTimeout("no route")), dict(status=429)])
+def test_at_most_once_still_retries_what_never_ran(fake, failure):
+    fake.answer(**failure).answer({"flowTriggerReceive": {"userErrors": []}})
+    assert trigger(make_client([])) == {"userErrors": []}
+    assert len(fake.requests) == 2

@@ -2,6 +2,7 @@
 import pytest
 
 from loyalty_app.config import API_VERSION
+from loyalty_app.program import flow
 from loyalty_app.shopify.documents import all_documents
 from tests.fake_admin import MAX_QUERY_COST, answer_errors, document_errors, requested_cost, schema_errors
 
@@ -14,7 +15,7 @@ def test_the_app_has_documents_and_pins_the_schema_version():
     assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate", "DiscountUsage",
             "DiscountCodeLookup", "CustomerStoreCreditBalances",
             "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
-            "TagsRemove"} <= set(DOCUMENTS)
+            "TagsRemove", "FlowTriggerReceive"} <= set(DOCUMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
@@ -50,3 +51,17 @@ def test_the_fake_admin_refuses_answers_shopify_could_not_send():
         "__typename": "DiscountAutomaticBasic", "asyncUsageCount": 0}}})
     assert answer_errors(usage, variables, {"codeDiscountNode": {"codeDiscount": {  # a field nobody asked for
         "__typename": "DiscountCodeBasic", "asyncUsageCount": 0, "title": "5 off"}}})
+
+
+@pytest.mark.parametrize("trigger", sorted(flow.HANDLES))
+def test_flow_trigger_document_and_variables_validate(trigger):
+    """Each trigger's variables, as the sender builds them, are what the 2026-10 schema accepts."""
+    body = flow.payload(trigger, flow.Standing(207119551, 1200), 50,
+                        {"reward": "5 off", "code": "LOYAL-AAAA-BBBB", "from": "Bronze", "to": "Silver",
+                         "promoted": True, "expires_on": "2026-12-25", "days": 30})
+    assert schema_errors(DOCUMENTS["FlowTriggerReceive"], {"handle": flow.HANDLES[trigger], "payload": body}) == []
+
+
+def test_the_flow_variables_check_can_fail():
+    assert schema_errors(DOCUMENTS["FlowTriggerReceive"], {"handle": None, "payload": {"customer_id": 1}})
+    assert schema_errors(DOCUMENTS["FlowTriggerReceive"], {"handle": "loyalty-points-earned"})
