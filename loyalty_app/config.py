@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 Number = TypeVar("Number", int, float)
 
 API_VERSION = "2026-10"
+DEFAULT_SCOPES = ("read_orders,read_customers,write_customers,write_discounts,read_store_credit_accounts,"
+                  "read_store_credit_account_transactions,write_store_credit_account_transactions")
+"""What the app asks for (shopify.app.toml declares the same): store credit for rewards and cashback."""
 """The Shopify Admin API version this app is written and tested against."""
 
 REQUIRED_IN_PRODUCTION = (
@@ -126,7 +129,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "SHOPIFY_ADMIN_URL": _str(env, "SHOPIFY_ADMIN_URL", (app_url.rstrip("/") + "/dev/admin/{shop}/{version}/graphql.json")
                                   if mode == "development" else SHOPIFY_URLS["SHOPIFY_ADMIN_URL"]),
         "SHOPIFY_TOKEN_URL": _str(env, "SHOPIFY_TOKEN_URL", SHOPIFY_URLS["SHOPIFY_TOKEN_URL"]),
-        "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", "read_orders,read_customers,write_customers,write_discounts"),
+        "SHOPIFY_SCOPES": _str(env, "SHOPIFY_SCOPES", DEFAULT_SCOPES),
         "APP_URL": app_url,
         "TOKEN_ENCRYPTION_KEY": token_key,
         "AUTO_MIGRATE": _bool(env, "AUTO_MIGRATE", database_url.startswith("sqlite")),

@@ -11,6 +11,7 @@ ROUNDING_MODES = ("floor", "half_up", "ceil")
 TIER_BASES = ("points", "spend")
 TIER_WINDOWS = ("lifetime", "calendar_year", "rolling_12_months")
 EARN_TRIGGERS = ("orders/paid", "orders/create")
+EARNING_MODES = ("points", "cashback")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class ProgramSettings:
     birthday_metafield: str = "facts.birth_date"
     languages: tuple[str, ...] = field(default=("en",))
     point_value: Decimal | None = None  # money per point, for the liability; None: derived from the rewards
+    earning_mode: str = "points"  # or "cashback": orders pay a share of their eligible amount as store credit
+    cashback_percent: Decimal = Decimal("0")  # cashback mode: percent of the eligible amount paid back
+    store_credit_notify: bool = True  # Shopify emails the customer when we issue store credit
+    store_credit_expiry_days: int | None = None  # store credit we issue expires after this many days; None: never
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -42,4 +47,5 @@ class ProgramSettings:
         data["minimum_order_amount"] = str(self.minimum_order_amount)
         data["languages"] = list(self.languages)
         data["point_value"] = None if self.point_value is None else str(self.point_value)
+        data["cashback_percent"] = str(self.cashback_percent)
         return data

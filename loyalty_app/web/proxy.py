@@ -14,11 +14,11 @@ from marshmallow import ValidationError
 
 from ..connections import client_for
 from ..extensions import db
-from ..models import utcnow
+from ..models import Reward, utcnow
 from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
 from ..security import ProxySignatureError, verify_proxy
-from ..services import redemptions, storefront
+from ..services import redemptions, store_credit, storefront
 from ..services.members import enrol, find_member
 from ..services.shops import get_shop
 from .converters import MAX_ID
@@ -68,9 +68,11 @@ def me():  # type: ignore[no-untyped-def]
 @bp.post("/redeem")
 @signed
 def redeem():  # type: ignore[no-untyped-def]
-    """Exchange points for a discount code: reserve, create in Shopify, or give the points back.
+    """Exchange points for a discount code or store credit: reserve, create in Shopify, or give the points back.
 
-    200 with the active code; 202 while Shopify's answer is unknown (the widget asks ``/codes`` again).
+    200 with the active code, or ``{"kind": "store_credit", "amount", "currency"}`` for a store
+    credit reward; 202 while Shopify's answer is unknown (the widget asks ``/codes`` again). 409
+    ``store_credit_unavailable`` with ``fallback_reward_id`` where store credit cannot be issued.
     """
     if g.customer_id is None:
         return _error("sign_in_required", "sign in to redeem rewards", 401)
@@ -87,16 +89,27 @@ def redeem():  # type: ignore[no-untyped-def]
 
     # A shopper is waiting on this click: short timeouts and one quick retry per call.
     client = functools.partial(client_for, current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))
+    reward = session.get(Reward, data["reward_id"])
     try:
-        redemption = redemptions.redeem(session, shop, member.id, g.customer_id, data["reward_id"],
-                                        data["idempotency_key"], lambda request: create_code(client(), request),
-                                        lambda code: find_code(client(), code))
+        if reward is not None and reward.shop_id == shop.id and reward.kind == "store_credit":
+            redemption = store_credit.redeem(session, shop, member.id, g.customer_id, reward.id,
+                                             data["idempotency_key"], client)
+        else:
+            redemption = redemptions.redeem(session, shop, member.id, g.customer_id, data["reward_id"],
+                                            data["idempotency_key"], lambda request: create_code(client(), request),
+                                            lambda code: find_code(client(), code))
+    except store_credit.StoreCreditUnavailable as exc:
+        session.rollback()
+        return jsonify(error=exc.reason, message=str(exc), fallback_reward_id=exc.fallback_reward_id), 409
     except redemptions.RedemptionError as exc:
         session.rollback()
         status = {"insufficient_points": 409, "unknown_reward": 404, "shopify_failed": 502}[exc.reason]
         return _error(exc.reason, str(exc), status)
-    body = _redemption_schema.dump(redemption)
     session.refresh(member)
+    if redemption.kind == "store_credit":
+        return jsonify(store_credit.redemption_view(session, redemption, member.balance)), \
+            200 if redemption.state == "credited" else 202
+    body = _redemption_schema.dump(redemption)
     body["balance"] = member.balance
     return jsonify(body), 200 if redemption.state == "active" else 202
 

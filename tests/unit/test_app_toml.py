@@ -2,7 +2,7 @@
 import tomllib
 from pathlib import Path
 
-from loyalty_app.config import API_VERSION
+from loyalty_app.config import API_VERSION, DEFAULT_SCOPES
 from webhooks.handlers import HANDLERS
 
 TOML = tomllib.loads((Path(__file__).resolve().parents[2] / "shopify.app.toml").read_text())
@@ -24,6 +24,10 @@ def test_compliance_topics_are_declared_as_such():
 def test_scopes_proxy_and_extensions():
     scopes = set(TOML["access_scopes"]["scopes"].split(","))
     assert {"read_orders", "read_customers", "write_customers", "write_discounts"} <= scopes
+    # store credit rewards and cashback: credit and debit (write), find what a timed-out call did (read)
+    assert {"read_store_credit_accounts", "read_store_credit_account_transactions",
+            "write_store_credit_account_transactions"} <= scopes
+    assert scopes == set(DEFAULT_SCOPES.split(","))  # what OAuth asks for is what the toml declares
     assert TOML["embedded"] is True
     assert TOML["webhooks"]["api_version"] == API_VERSION
     assert (TOML["app_proxy"]["prefix"], TOML["app_proxy"]["subpath"]) == ("apps", "loyalty")
