@@ -285,7 +285,8 @@ def send_store_credit(shop_id: int) -> dict[str, int]:
     """Job: send a shop's waiting cashback credits and debits; raises (so RQ retries) while Shopify cannot say."""
     with _job_session() as (app, session):
         shop = require_shop(session, shop_id)
-        outcome = store_credit.send_pending(session, shop, lambda: client_for(app, session, shop))
+        # max_retries=0: the mutations have no idempotency key; send_pending looks before it sends again
+        outcome = store_credit.send_pending(session, shop, lambda: client_for(app, session, shop, max_retries=0))
     log.info("shop %s: store credit %s", shop_id, outcome)
     return outcome
 

@@ -79,7 +79,9 @@ def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, rewar
     off or Shopify has no account for the customer, RedemptionError for the rest. Returns the
     redemption ``credited``, or still ``reserved`` when Shopify's answer stays unknown
     (``settle_reservations`` decides later). Commits between its steps, like
-    ``redemptions.redeem``; a replay of the key returns the first redemption.
+    ``redemptions.redeem``; a replay of the key returns the first redemption. ``client`` must
+    make clients that never resend a request themselves (``max_retries=0``): only this service,
+    having looked for the first call's transaction, may send a credit again.
     """
     now = now or utcnow()
     reward = session.get(Reward, reward_id)

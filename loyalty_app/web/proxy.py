@@ -92,8 +92,12 @@ def redeem():  # type: ignore[no-untyped-def]
     reward = session.get(Reward, data["reward_id"])
     try:
         if reward is not None and reward.shop_id == shop.id and reward.kind == "store_credit":
+            # No retry inside the client: a store credit mutation has no idempotency key, so only the
+            # service may send it again, after it looked for the first one (store_credit._credit_once).
             redemption = store_credit.redeem(session, shop, member.id, g.customer_id, reward.id,
-                                             data["idempotency_key"], client)
+                                             data["idempotency_key"],
+                                             functools.partial(client_for, current_app, session, shop, max_retries=0,
+                                                               timeout=(3.0, 8.0)))
         else:
             redemption = redemptions.redeem(session, shop, member.id, g.customer_id, data["reward_id"],
                                             data["idempotency_key"], lambda request: create_code(client(), request),
