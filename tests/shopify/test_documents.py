@@ -14,7 +14,8 @@ def test_the_app_has_documents_and_pins_the_schema_version():
     assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate", "DiscountUsage",
             "DiscountCodeLookup",
             "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
-            "TagsRemove"} <= set(DOCUMENTS)
+            "TagsRemove", "StoreCreditAccountCredit", "StoreCreditAccountDebit", "StoreCreditConfiguration",
+            "StoreCreditTransactions"} <= set(DOCUMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
