@@ -161,10 +161,20 @@ def _credit_once(session: Session, grant: StoreCreditGrant, customer_id: int, no
     try:
         return send()
     except ShopifyUnavailable:
-        landed = _landed(session, grant, customer_id, client)
+        landed = _look(session, grant, customer_id, client)
         if landed is not None:
             return landed
     return send()
+
+
+def _look(session: Session, grant: StoreCreditGrant, customer_id: int, client: ClientFactory) -> str | None:
+    """``_landed``, with any failure to look (even a missing scope) an unknown outcome, never a refusal."""
+    try:
+        return _landed(session, grant, customer_id, client)
+    except ShopifyUnavailable:
+        raise
+    except ShopifyError as exc:
+        raise ShopifyUnavailable(f"could not look for the earlier call's transaction: {exc}") from exc
 
 
 def _landed(session: Session, grant: StoreCreditGrant, customer_id: int, client: ClientFactory) -> str | None:
@@ -337,7 +347,7 @@ def _send(session: Session, shop: Shop, grant: StoreCreditGrant, client: ClientF
             grant.state = "pending"
             return "waiting"
     try:
-        landed = _landed(session, grant, customer_id, client) if grant.attempts > 1 else None
+        landed = _look(session, grant, customer_id, client) if grant.attempts > 1 else None
         if landed is None:
             if grant.kind == "cashback_reversal":
                 landed = shopify_credit.debit(client(), customer_id, grant.amount, grant.currency)

@@ -164,3 +164,15 @@ def test_cashback_settings_refuse_bad_values(session, shop):
                 {"earning_mode": "coins"}, {"store_credit_expiry_days": 0}, {"store_credit_expiry_days": "7"}):
         with pytest.raises(ValidationError):
             update_settings(shop, bad)
+
+
+def test_a_data_request_reports_the_customers_store_credit(session, cashback_shop, deliver, fake):
+    from loyalty_app.models import DataRequest
+    fake.serve("StoreCreditAccountCredit", lambda v: transaction("credit", 1, "2.5"))
+    deliver("orders/paid", simple_order(299938, 191167, "50.00"))
+    session.rollback()
+    deliver("customers/data_request", payload("compliance/customers_data_request.json"))
+    report = session.query(DataRequest).one().report
+    assert report["member"]["store_credit"] == [{
+        "kind": "cashback", "amount": "2.50", "currency": "USD", "state": "sent", "order_id": 299938,
+        "created_at": report["member"]["store_credit"][0]["created_at"]}]

@@ -244,3 +244,17 @@ def test_an_inactive_store_credit_reward_is_404(client, session, shop, member, r
     session.commit()
     response = post(client, 5, {"reward_id": reward, "idempotency_key": "credit-0012"})
     assert response.status_code == 404 and fake.requests == []
+
+
+def test_a_failed_look_for_the_timed_out_credit_is_unknown_never_a_refusal(client, session, shop, member, reward,
+                                                                           fake):
+    """The lookup itself is refused (a scope the merchant has not granted yet): the credit may have landed, so
+    the points stay reserved for the settle job instead of coming back."""
+    store_credit_is(fake, True)
+    fake.answer(raise_exc=requests.ReadTimeout("Shopify is slow"))
+    fake.answer({"customer": None}, errors=[{"message": "Access denied for storeCreditAccounts field.",
+                                             "extensions": {"code": "ACCESS_DENIED"}}])
+    response = post(client, 5, {"reward_id": reward, "idempotency_key": "credit-0013"})
+    assert response.status_code == 202 and response.json["state"] == "reserved"
+    assert len(fake.sent("StoreCreditAccountCredit")) == 1
+    assert session.query(LedgerEntry).filter_by(kind="release").count() == 0 and balance(session, shop) == 600
