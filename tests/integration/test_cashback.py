@@ -176,3 +176,14 @@ def test_a_data_request_reports_the_customers_store_credit(session, cashback_sho
     assert report["member"]["store_credit"] == [{
         "kind": "cashback", "amount": "2.50", "currency": "USD", "state": "sent", "order_id": 299938,
         "created_at": report["member"]["store_credit"][0]["created_at"]}]
+
+
+def test_explain_shows_the_orders_store_credit(session, cashback_shop, fake):
+    from loyalty_app.services.explain import explain_order
+    orders.record_paid_order(session, cashback_shop, simple_order(1, 5, "100.00"))
+    orders.record_refund(session, cashback_shop, simple_refund(11, 1, "40.00"))
+    session.commit()
+    text = "\n".join(explain_order(session, cashback_shop, 1).lines_of_text())
+    assert "store credit:" in text
+    assert "cashback +5.00 USD [cashback:1] pending" in text
+    assert "cashback_reversal -2.00 USD [cashback-refund:11] pending" in text
