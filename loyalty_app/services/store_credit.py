@@ -30,6 +30,7 @@ from ..program.store_credit import (RewardOption, cashback_cents, cashback_rever
                                     from_cents, to_cents)
 from ..shopify import store_credit as shopify_credit
 from ..shopify.client import AdminClient
+from ..shopify.discounts import create_code, find_code
 from ..shopify.errors import ShopifyError, ShopifyUnavailable
 from . import redemptions
 from .redemptions import RedemptionError
@@ -70,6 +71,20 @@ def _expiry(settings: ProgramSettings, now: datetime) -> datetime | None:
 
 
 # Redemptions
+
+def redeem_reward(session: Session, shop: Shop, member_id: int, customer_id: int, reward_id: int, client_key: str,
+                  client: ClientFactory, credit_client: ClientFactory) -> Redemption:
+    """Redeem any reward: store credit through ``redeem``, a discount code through ``redemptions.redeem``.
+
+    The one entry point for every surface (the app proxy, customer account and POS extensions).
+    ``credit_client`` makes clients that never resend by themselves (``max_retries=0``); see ``redeem``.
+    """
+    reward = session.get(Reward, reward_id)
+    if reward is not None and reward.shop_id == shop.id and reward.kind == "store_credit":
+        return redeem(session, shop, member_id, customer_id, reward_id, client_key, credit_client)
+    return redemptions.redeem(session, shop, member_id, customer_id, reward_id, client_key,
+                              lambda request: create_code(client(), request), lambda code: find_code(client(), code))
+
 
 def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, reward_id: int, client_key: str,
            client: ClientFactory, wait: float = 10.0, now: datetime | None = None) -> Redemption:

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 
 from ..connections import client_for
 from ..extensions import db
-from ..models import Reward, utcnow
+from ..models import utcnow
 from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
 from ..security import ProxySignatureError, verify_proxy
@@ -22,7 +22,6 @@ from ..services import redemptions, store_credit, storefront
 from ..services.members import enrol, find_member
 from ..services.shops import get_shop
 from .converters import MAX_ID
-from ..shopify.discounts import create_code, find_code
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 _redeem_schema = RedeemSchema()
@@ -89,19 +88,12 @@ def redeem():  # type: ignore[no-untyped-def]
 
     # A shopper is waiting on this click: short timeouts and one quick retry per call.
     client = functools.partial(client_for, current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))
-    reward = session.get(Reward, data["reward_id"])
     try:
-        if reward is not None and reward.shop_id == shop.id and reward.kind == "store_credit":
-            # No retry inside the client: a store credit mutation has no idempotency key, so only the
-            # service may send it again, after it looked for the first one (store_credit._credit_once).
-            redemption = store_credit.redeem(session, shop, member.id, g.customer_id, reward.id,
-                                             data["idempotency_key"],
-                                             functools.partial(client_for, current_app, session, shop, max_retries=0,
-                                                               timeout=(3.0, 8.0)))
-        else:
-            redemption = redemptions.redeem(session, shop, member.id, g.customer_id, data["reward_id"],
-                                            data["idempotency_key"], lambda request: create_code(client(), request),
-                                            lambda code: find_code(client(), code))
+        # No retry inside the credit client: a store credit mutation has no idempotency key, so only the
+        # service may send it again, after it looked for the first one (store_credit._credit_once).
+        redemption = store_credit.redeem_reward(
+            session, shop, member.id, g.customer_id, data["reward_id"], data["idempotency_key"], client,
+            functools.partial(client_for, current_app, session, shop, max_retries=0, timeout=(3.0, 8.0)))
     except store_credit.StoreCreditUnavailable as exc:
         session.rollback()
         return jsonify(error=exc.reason, message=str(exc), fallback_reward_id=exc.fallback_reward_id), 409
