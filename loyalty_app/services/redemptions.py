@@ -156,6 +156,9 @@ def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, rewar
     holding a lock across the network call). A replay of the key returns the first redemption;
     one still in flight is awaited.
     """
+    reward = session.get(Reward, reward_id)
+    if reward is not None and reward.kind == "store_credit":
+        raise ValueError("store credit rewards are redeemed through services.store_credit.redeem_reward")
     redemption, created = reserve(session, shop, member_id, reward_id, client_key)
     session.commit()
     if not created:
