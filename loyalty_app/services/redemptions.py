@@ -157,7 +157,7 @@ def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, rewar
     one still in flight is awaited.
     """
     reward = session.get(Reward, reward_id)
-    if reward is not None and reward.kind == "store_credit":
+    if reward is not None and reward.shop_id == shop.id and reward.kind == "store_credit":
         raise ValueError("store credit rewards are redeemed through services.store_credit.redeem_reward")
     redemption, created = reserve(session, shop, member_id, reward_id, client_key)
     session.commit()

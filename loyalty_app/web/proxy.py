@@ -70,7 +70,7 @@ def redeem():  # type: ignore[no-untyped-def]
     """Exchange points for a discount code or store credit: reserve, create in Shopify, or give the points back.
 
     200 with the active code, or ``{"kind": "store_credit", "amount", "currency"}`` for a store
-    credit reward; 202 while Shopify's answer is unknown (the widget asks ``/codes`` again). 409
+    credit reward (201 when this request credited it, 200 for a replay); 202 while Shopify's answer is unknown (the widget asks ``/codes`` again). 409
     ``store_credit_unavailable`` with ``fallback_reward_id`` where store credit cannot be issued.
     """
     if g.customer_id is None:
@@ -88,6 +88,7 @@ def redeem():  # type: ignore[no-untyped-def]
 
     # A shopper is waiting on this click: short timeouts and one quick retry per call.
     client = functools.partial(client_for, current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))
+    replay = redemptions.find_redemption(session, shop.id, member.id, data["idempotency_key"]) is not None
     try:
         # No retry inside the credit client: a store credit mutation has no idempotency key, so only the
         # service may send it again, after it looked for the first one (store_credit._credit_once).
@@ -103,8 +104,9 @@ def redeem():  # type: ignore[no-untyped-def]
         return _error(exc.reason, str(exc), status)
     session.refresh(member)
     if redemption.kind == "store_credit":
+        credited = 200 if replay else 201  # 201: this request issued the credit
         return jsonify(store_credit.redemption_view(session, redemption, member.balance)), \
-            200 if redemption.state == "credited" else 202
+            credited if redemption.state == "credited" else 202
     body = _redemption_schema.dump(redemption)
     body["balance"] = member.balance
     return jsonify(body), 200 if redemption.state == "active" else 202

@@ -85,7 +85,7 @@ def test_redeem_credits_store_credit_and_debits_once(client, session, shop, memb
     fake.answer(credited())
     body = {"reward_id": reward, "idempotency_key": "credit-0001"}
     first = post(client, 5, body)
-    assert first.status_code == 200, first.json
+    assert first.status_code == 201, first.json
     assert (first.json["kind"], first.json["amount"], first.json["currency"]) == ("store_credit", "10.00", "USD")
     assert first.json["state"] == "credited" and first.json["balance"] == 600
     [sent] = fake.sent("StoreCreditAccountCredit")
@@ -108,7 +108,7 @@ def test_notify_and_expiry_follow_the_settings(client, session, shop, member, re
     store_credit_is(fake, True)
     fake.answer(credited())
     response = post(client, 5, {"reward_id": reward, "idempotency_key": "credit-0002"})
-    assert response.status_code == 200
+    assert response.status_code == 201
     [sent] = fake.sent("StoreCreditAccountCredit")
     assert sent["creditInput"]["notify"] is False
     expires = sent["creditInput"]["expiresAt"]
@@ -122,7 +122,7 @@ def test_a_timeout_after_the_credit_landed_takes_that_credit(client, session, sh
     fake.answer(raise_exc=requests.ReadTimeout("Shopify is slow"))
     fake.answer(account(credit_node(TRANSACTION, "10.0", utcnow())))
     response = post(client, 5, {"reward_id": reward, "idempotency_key": "credit-0003"})
-    assert response.status_code == 200 and response.json["state"] == "credited"
+    assert response.status_code == 201 and response.json["state"] == "credited"
     assert len(fake.sent("StoreCreditAccountCredit")) == 1
     assert fake.sent("StoreCreditTransactions") == [{"customerId": "gid://shopify/Customer/5"}]
     assert session.query(StoreCreditGrant).one().transaction_id == TRANSACTION
@@ -138,7 +138,7 @@ def test_a_timeout_before_the_credit_landed_sends_it_again_once(client, session,
                                     utcnow() - timedelta(days=2))))
     fake.answer(credited())
     response = post(client, 5, {"reward_id": reward, "idempotency_key": "credit-0004"})
-    assert response.status_code == 200 and response.json["state"] == "credited"
+    assert response.status_code == 201 and response.json["state"] == "credited"
     first, second = fake.sent("StoreCreditAccountCredit")
     assert first == second
     assert session.query(StoreCreditGrant).one().transaction_id == TRANSACTION
