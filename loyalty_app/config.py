@@ -19,10 +19,11 @@ Number = TypeVar("Number", int, float)
 
 API_VERSION = "2026-10"
 """The Shopify Admin API version this app is written and tested against."""
-# As in shopify.app.toml (sorted). Store credit: the POS block reads balances with the Admin API, the
-# customer account page with the Customer Account API (``customer_`` scopes are that API's).
-SCOPES = ("customer_read_store_credit_accounts,read_customers,read_orders,read_store_credit_accounts,"
-          "write_customers,write_discounts")
+SCOPES = ("customer_read_store_credit_accounts,read_customers,read_orders,read_store_credit_account_transactions,"
+          "read_store_credit_accounts,write_customers,write_discounts,write_store_credit_account_transactions")
+"""What the app asks for, as shopify.app.toml declares it (sorted). Store credit: rewards and cashback credit and
+debit (write) and find what a timed-out call did (read transactions); the POS block reads balances with the Admin
+API, the customer account page with the Customer Account API (``customer_`` scopes are that API's)."""
 
 REQUIRED_IN_PRODUCTION = (
     "DATABASE_URL",

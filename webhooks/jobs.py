@@ -28,7 +28,7 @@ from loyalty_app import ledger
 from loyalty_app.connections import client_for
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import Shop, utcnow
-from loyalty_app.services import flow, inbox, redemptions, standings, upkeep
+from loyalty_app.services import flow, inbox, redemptions, standings, store_credit, upkeep
 from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.services.reconcile import reconcile
 from loyalty_app.services.shops import active_shops, require_shop
@@ -121,6 +121,7 @@ def run_drain(app: Flask) -> int:
                     log.warning("could not queue a second drain; this one goes on", exc_info=True)
             inbox.process_batch(session, ids, HANDLERS, app.config["INBOX_MAX_ATTEMPTS"])
             schedule_standings(app, ledger.committed_members(session))
+            schedule_store_credit(app, store_credit.recorded_shops(session))
             total += len(ids)
     finally:
         session.close()
@@ -144,6 +145,26 @@ def schedule_standings(app: Flask, member_ids: set[int]) -> None:
     if first:
         queues.jobs.enqueue_in(timedelta(seconds=window), sync_standings, job_timeout=600, result_ttl=300,
                                   retry=Retry(max=3, interval=[30, 120, 600]))
+
+
+def schedule_store_credit(app: Flask, shop_ids: set[int]) -> None:
+    """Send the cashback the drain just recorded: a job per shop, or at once without Redis.
+
+    If Redis refuses, the grants stay ``pending`` and the periodic ``send_all_store_credit`` sends them.
+    """
+    queues = app.extensions["queues"]
+    for shop_id in sorted(shop_ids):
+        if queues.inline:
+            try:
+                send_store_credit(shop_id)
+            except Exception:  # recorded and committed: the periodic job sends it
+                log.warning("shop %s: store credit waits for the periodic sender", shop_id, exc_info=True)
+            continue
+        try:
+            queues.jobs.enqueue(send_store_credit, shop_id, job_timeout=600, result_ttl=300, failure_ttl=7 * 86400,
+                                retry=Retry(max=5, interval=[10, 60, 300, 900, 3600]))
+        except Exception:
+            log.warning("could not queue store credit for shop %s; the periodic sender will", shop_id, exc_info=True)
 
 
 @contextmanager
@@ -258,6 +279,28 @@ def settle_reservations() -> None:
     with _job_session() as (app, session):
         for shop, client in _connected_shops(app, session):
             redemptions.settle_reservations(session, shop, client, RESERVATION_SETTLE)
+            store_credit.settle_reservations(session, shop, lambda client=client: client, RESERVATION_SETTLE)
+
+
+def send_store_credit(shop_id: int) -> dict[str, int]:
+    """Job: send a shop's waiting cashback credits and debits; raises (so RQ retries) while Shopify cannot say."""
+    with _job_session() as (app, session):
+        shop = require_shop(session, shop_id)
+        # max_retries=0: the mutations have no idempotency key; send_pending looks before it sends again
+        outcome = store_credit.send_pending(session, shop, lambda: client_for(app, session, shop, max_retries=0))
+    log.info("shop %s: store credit %s", shop_id, outcome)
+    return outcome
+
+
+def send_all_store_credit() -> None:
+    """Every few minutes: send what a lost enqueue or an exhausted retry left waiting, shop by shop."""
+    with _job_session() as (_, session):
+        shop_ids = store_credit.pending_shops(session)
+    for shop_id in shop_ids:
+        try:
+            send_store_credit(shop_id)
+        except Exception:  # one shop's outage must not hold up the others
+            log.warning("shop %s: store credit waits for the next run", shop_id, exc_info=True)
 
 
 def expire_codes() -> None:

@@ -8,9 +8,10 @@ from .orders import OrderLine, OrderRecord, OrderRefund
 from .program import Campaign, EarningRule, Reward, Tier
 from .redemptions import Redemption
 from .shops import Shop
+from .store_credit import StoreCreditGrant
 
 __all__ = [
     "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "FlowTrigger", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
     "OrderRecord", "OrderRefund",
-    "ProgramChange", "Redemption", "Reward", "Shop", "Tier", "WebVital", "WebhookEvent", "utcnow",
+    "ProgramChange", "Redemption", "Reward", "Shop", "StoreCreditGrant", "Tier", "WebVital", "WebhookEvent", "utcnow",
 ]

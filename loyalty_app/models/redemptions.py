@@ -9,7 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, BigId, UTCDateTime, utcnow
 
 class Redemption(Base):
-    """One redemption: ``reserved`` while the code is being created, then active → used | expired | released."""
+    """One redemption: ``reserved`` while the code is being created, then active → used | expired | released.
+
+    ``kind`` ``store_credit``: the points bought store credit (its StoreCreditGrant); ``code`` is
+    then only the redemption's reference (``CREDIT-…``), never a discount, and the redemption goes
+    reserved → ``credited`` | released.
+    """
 
     __tablename__ = "redemptions"
     __table_args__ = (UniqueConstraint("shop_id", "idempotency_key"), UniqueConstraint("shop_id", "code"))
@@ -19,6 +24,7 @@ class Redemption(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id", ondelete="SET NULL"))
     idempotency_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20), default="code", server_default="code")
     code: Mapped[str] = mapped_column(String(64))
     discount_id: Mapped[str | None] = mapped_column(String(255))
     cost: Mapped[int] = mapped_column(Integer)

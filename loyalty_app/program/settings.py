@@ -11,6 +11,7 @@ ROUNDING_MODES = ("floor", "half_up", "ceil")
 TIER_BASES = ("points", "spend")
 TIER_WINDOWS = ("lifetime", "calendar_year", "rolling_12_months")
 EARN_TRIGGERS = ("orders/paid", "orders/create")
+EARNING_MODES = ("points", "cashback")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ class ProgramSettings:
     flow_triggers: bool = False  # send Shopify Flow triggers (each costs an Admin API call)
     flow_window_minutes: int = 5  # at most one "points earned" / "tier changed" trigger per member per window
     expiry_reminder_days: tuple[int, ...] = field(default=(30, 7))  # "points expiring" reminders, days before
+    earning_mode: str = "points"  # or "cashback": orders pay a share of their eligible amount as store credit
+    cashback_percent: Decimal = Decimal("0")  # cashback mode: percent of the eligible amount paid back
+    store_credit_notify: bool = True  # Shopify emails the customer when we issue store credit
+    store_credit_expiry_days: int | None = None  # store credit we issue expires after this many days; None: never
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -46,4 +51,5 @@ class ProgramSettings:
         data["languages"] = list(self.languages)
         data["expiry_reminder_days"] = list(self.expiry_reminder_days)
         data["point_value"] = None if self.point_value is None else str(self.point_value)
+        data["cashback_percent"] = str(self.cashback_percent)
         return data

@@ -1,12 +1,20 @@
 """Marshmallow schemas for everything that crosses a boundary: settings, API input and output."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from ..program.orders import REVERSE_ON
-from ..program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
+from ..program.settings import EARN_TRIGGERS, EARNING_MODES, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
+
+
+def _at_most_two_places(value: Decimal) -> None:
+    """A percentage with more places than a merchant can mean (and the cent maths keeps) is refused, not rounded."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValidationError("Use at most 2 decimal places.")
 
 
 class ProgramSettingsSchema(Schema):
@@ -41,6 +49,12 @@ class ProgramSettingsSchema(Schema):
     flow_window_minutes = fields.Integer(load_default=5, validate=validate.Range(min=1, max=1440))
     expiry_reminder_days = fields.List(fields.Integer(validate=validate.Range(min=1, max=365)),
                                        load_default=lambda: [30, 7], validate=validate.Length(max=5))
+    earning_mode = fields.String(load_default="points", validate=validate.OneOf(EARNING_MODES))
+    cashback_percent = fields.Decimal(load_default="0", as_string=True, allow_nan=False,
+                                      validate=[validate.Range(min=0, max=100), _at_most_two_places])
+    store_credit_notify = fields.Boolean(load_default=True)
+    store_credit_expiry_days = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                              validate=validate.Range(min=1, max=3650))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:

@@ -132,6 +132,19 @@ class MemberOrderSchema(Schema):
     cancelled = fields.Boolean()
 
 
+class MemberStoreCreditSchema(Schema):
+    """Store credit issued to the member in Shopify (a reward, cashback) or taken back (cashback on a refund)."""
+
+    kind = fields.String(metadata={"description": "reward | cashback | cashback_reversal"})
+    amount = DecimalText()
+    currency = fields.String()
+    state = fields.String(metadata={"description": "pending | sending | sent | failed"})
+    order_id = fields.Integer(allow_none=True)
+    transaction_id = fields.String(allow_none=True, metadata={"description": "Shopify's transaction, once sent."})
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
 class MemberDetailSchema(MemberRowSchema):
     """``GET /admin/api/members/<customer_id>``: balances, tier and progress, the latest codes and orders."""
 
@@ -139,6 +152,8 @@ class MemberDetailSchema(MemberRowSchema):
     standing = fields.Nested(TierStandingSchema)
     codes = fields.List(fields.Nested(MemberCodeSchema), metadata={"description": f"The {RECENT} most recent."})
     orders = fields.List(fields.Nested(MemberOrderSchema), metadata={"description": f"The {RECENT} most recent."})
+    store_credit = fields.List(fields.Nested(MemberStoreCreditSchema),
+                               metadata={"description": f"The {RECENT} most recent store credit movements."})
 
 
 class MemberLedgerEntrySchema(Schema):

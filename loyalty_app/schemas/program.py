@@ -18,7 +18,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from ..program.actions import ACTIONS, LIMITS
 from . import ProgramSettingsSchema
 
-REWARD_KINDS = ("fixed_amount", "percentage", "free_shipping")
+REWARD_KINDS = ("fixed_amount", "percentage", "free_shipping", "store_credit")
 MAX_TIERS = 20
 MAX_POINTS = 1_000_000
 """The most points a single tier bonus, action or reward cost may be: far above any real program, far below
@@ -190,7 +190,8 @@ class CombinesWithSchema(Input):
 
 
 class RewardSchema(Input):
-    """A reward a member can redeem points for: a fixed amount off, a percentage off, or free shipping."""
+    """A reward a member can redeem points for: a fixed amount off, a percentage off, free shipping (discount codes),
+    or an amount of the shop's native store credit."""
 
     id = fields.Integer(dump_only=True)
     name = name_field(200)
@@ -213,6 +214,8 @@ class RewardSchema(Input):
             raise ValidationError("A percentage must be more than 0 and at most 100.", "value")
         if data["kind"] == "fixed_amount" and value <= 0:
             raise ValidationError("A fixed amount must be more than 0.", "value")
+        if data["kind"] == "store_credit" and value <= 0:
+            raise ValidationError("Store credit must be more than 0.", "value")
         if data["kind"] == "free_shipping" and value != 0:
             raise ValidationError("Free shipping has no value: leave it at 0.", "value")
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..models import DataRequest, LedgerEntry, OrderRecord, Redemption, Shop, WebhookEvent, utcnow
+from ..models import DataRequest, LedgerEntry, OrderRecord, Redemption, Shop, StoreCreditGrant, WebhookEvent, utcnow
 from .members import find_member, tier_name
 from .inbox import Deferred
 from .payloads import PayloadError, parse_id
@@ -71,6 +71,10 @@ def data_request(session: Session, shop: Shop, payload: Any) -> str:
                         "created_at": e.created_at.isoformat(), "note": e.note} for e in entries],
             "redemptions": [{"code": r.code, "cost": r.cost, "state": r.state,
                              "created_at": r.created_at.isoformat()} for r in redemptions],
+            "store_credit": [{"kind": c.kind, "amount": str(c.amount), "currency": c.currency, "state": c.state,
+                              "order_id": c.order_id, "created_at": c.created_at.isoformat()}
+                             for c in session.execute(select(StoreCreditGrant).where(
+                                 StoreCreditGrant.member_id == member.id).order_by(StoreCreditGrant.id)).scalars()],
         }
     session.add(DataRequest(shop_id=shop.id, customer_id=customer_id, report=report))
     session.flush()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import LedgerEntry, Member, OrderLine, OrderRecord, OrderRefund, Shop, WebhookEvent
+from ..models import LedgerEntry, Member, OrderLine, OrderRecord, OrderRefund, Shop, StoreCreditGrant, WebhookEvent
 
 
 @dataclass
@@ -23,6 +23,7 @@ class OrderExplanation:
     lines: list[OrderLine] = field(default_factory=list)
     refunds: list[OrderRefund] = field(default_factory=list)
     entries: list[LedgerEntry] = field(default_factory=list)
+    store_credit: list[StoreCreditGrant] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -71,6 +72,14 @@ class OrderExplanation:
                        f"[{entry.idempotency_key}] {state}" + (f" — {entry.note}" if entry.note else ""))
             for key, value in (entry.detail or {}).items():
                 out.append(f"      {key}: {value}")
+        if self.store_credit:  # cashback mode: the order earned store credit instead of points
+            out.append("store credit:")
+            for grant in self.store_credit:
+                sign = "-" if grant.kind == "cashback_reversal" else "+"
+                out.append(f"  #{grant.id} {grant.created_at:%Y-%m-%d %H:%M:%S} {grant.kind} {sign}{grant.amount} "
+                           f"{grant.currency} [{grant.key}] {grant.state}"
+                           + (f" {grant.transaction_id}" if grant.transaction_id else "")
+                           + (f" — {grant.error}" if grant.error else ""))
         return out
 
 
@@ -92,4 +101,7 @@ def explain_order(session: Session, shop: Shop, order_id: int) -> OrderExplanati
     explanation.entries = list(session.execute(
         select(LedgerEntry).where(LedgerEntry.shop_id == shop.id, LedgerEntry.source == f"order:{order_id}")
         .order_by(LedgerEntry.id)).scalars())
+    explanation.store_credit = list(session.execute(
+        select(StoreCreditGrant).where(StoreCreditGrant.shop_id == shop.id, StoreCreditGrant.order_id == order_id)
+        .order_by(StoreCreditGrant.id)).scalars())
     return explanation

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import ledger
-from ..models import LedgerEntry, Member, OrderRecord, Redemption, Reward, Shop
+from ..models import LedgerEntry, Member, OrderRecord, Redemption, Reward, Shop, StoreCreditGrant
 from ..program.tiers import TierRule, next_tier, tier_with_key
 from .members import tier_progress, tier_rules
 from .shops import program_settings
@@ -98,6 +98,7 @@ class MemberDetail(MemberRow):
     standing: TierStanding
     codes: list[Code]
     orders: list[OrderRecord]
+    store_credit: list[StoreCreditGrant]
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,9 @@ def member_detail(session: Session, shop: Shop, member: Member) -> MemberDetail:
         standing=tier_standing(session, shop, member),
         codes=[Code(r.code, r.state, r.cost, name, r.created_at, r.expires_at, r.used_at, r.order_id)
                for r, name in codes],
-        orders=list(orders))
+        orders=list(orders),
+        store_credit=list(session.execute(select(StoreCreditGrant).where(StoreCreditGrant.member_id == member.id)
+                                          .order_by(StoreCreditGrant.id.desc()).limit(RECENT)).scalars()))
 
 
 def member_ledger(session: Session, member: Member, cursor: int | None = None, limit: int = 50) -> Page[LedgerEntry]:

@@ -24,6 +24,7 @@ from ..program.orders import ZERO, OrderBasis, OrderFacts, RefundFacts, edited_l
 from ..program.reversal import reversal_delta
 from ..program.tiers import tier_with_key
 from ..sql import insert_ignoring_conflict, transaction_cache, upsert_locked
+from . import store_credit
 from .members import enrol, reevaluate_member, tier_rules, update_tier
 from .payloads import order_facts, refund_facts
 from .shops import program_settings
@@ -113,10 +114,14 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     tier_multiplier = tier.multiplier if tier else Decimal("1")
     campaign_multiplier = active_campaign_multiplier(session, shop.id, record.placed_at or now)
     eligible = record.eligible_amount or ZERO
-    record.points_rate = settings.points_per_unit * tier_multiplier * campaign_multiplier
+    cashback = settings.earning_mode == "cashback"
+    # In cashback mode the order earns store credit instead: 0 points at rate 0, so edits earn none either.
+    record.points_rate = ZERO if cashback else settings.points_per_unit * tier_multiplier * campaign_multiplier
     points = round_points(eligible * record.points_rate, settings.rounding)
     record.member_id = member.id
     record.points_earned = points
+    if cashback:
+        store_credit.grant_cashback(session, shop, record, member, now)
     earn = None
     if points > 0:
         pending = settings.pending_days > 0
@@ -182,10 +187,12 @@ def _settle(session: Session, shop: Shop, record: OrderRecord, now: datetime, ea
                 f"refund:{refund.refund_id}", f"Refund {refund.refund_id}",
                 {"refunded_eligible": str(refund.eligible), "refunded_so_far": str(record.refunded_amount),
                  "reverse_on": reverse_on})
+        store_credit.reverse_cashback(session, record, f"cashback-refund:{refund.refund_id}", False, now)
         refund.applied = True
     if record.cancelled:
         reverse(reversal_delta(record.points_earned, record.points_reversed, eligible, record.refunded_amount, True),
                 f"cancel:{record.order_id}", "Order cancelled", {"cancelled": True})
+        store_credit.reverse_cashback(session, record, f"cashback-cancel:{record.order_id}", True, now)
     session.flush()
     if record.points_reversed > reversed_before:  # the basis of a promotion may be gone: re-rank at once
         reevaluate_member(session, shop, record.member_id, now, trigger=earn)

@@ -14,7 +14,7 @@ from .. import ledger
 from ..models import Redemption, Reward, Shop, utcnow
 from ..program.orders import OrderFacts
 from ..shopify.client import AdminClient
-from ..shopify.discounts import CodeRequest, code_taken, deactivate_code, find_code, new_code, ours, usage_count
+from ..shopify.discounts import CODE_PREFIX, CodeRequest, code_taken, deactivate_code, find_code, new_code, ours, usage_count
 from ..shopify.errors import ShopifyError, ShopifyUnavailable
 from . import flow_outbox
 
@@ -64,6 +64,11 @@ class RedemptionError(Exception):
         super().__init__(message)
 
 
+def find_redemption(session: Session, shop_id: int, member_id: int, client_key: str) -> Redemption | None:
+    """The member's redemption made under the widget's key, if any (a replay)."""
+    return _find(session, shop_id, f"{member_id}:{client_key}")
+
+
 def _find(session: Session, shop_id: int, key: str) -> Redemption | None:
     return session.execute(
         select(Redemption).where(Redemption.shop_id == shop_id, Redemption.idempotency_key == key)
@@ -88,10 +93,13 @@ def reserve(session: Session, shop: Shop, member_id: int, reward_id: int, client
     reward = session.get(Reward, reward_id)
     if reward is None or reward.shop_id != shop.id or not reward.active:
         raise RedemptionError("unknown_reward", "that reward does not exist")
+    store_credit = reward.kind == "store_credit"
     redemption = Redemption(shop_id=shop.id, member_id=member.id, reward_id=reward.id, idempotency_key=key,
-                            code=new_code(), cost=reward.cost, state="reserved", created_at=now,
+                            kind="store_credit" if store_credit else "code",
+                            code=new_credit_reference() if store_credit else new_code(), cost=reward.cost,
+                            state="reserved", created_at=now,
                             expires_at=now + timedelta(days=reward.expires_after_days)
-                            if reward.expires_after_days else None)
+                            if reward.expires_after_days and not store_credit else None)
     session.add(redemption)
     session.flush()
     try:
@@ -100,6 +108,11 @@ def reserve(session: Session, shop: Shop, member_id: int, reward_id: int, client
     except ledger.InsufficientPoints as exc:
         raise RedemptionError("insufficient_points", "not enough points for that reward") from exc
     return redemption, True
+
+
+def new_credit_reference() -> str:
+    """A store credit redemption's reference (``CREDIT-…``): unique like a code, never a discount (see ``ours``)."""
+    return "CREDIT-" + new_code().removeprefix(CODE_PREFIX)
 
 
 def activate(session: Session, redemption: Redemption, discount_id: str) -> None:
@@ -149,10 +162,13 @@ def redeem(session: Session, shop: Shop, member_id: int, customer_id: int, rewar
     holding a lock across the network call). A replay of the key returns the first redemption;
     one still in flight is awaited.
     """
+    reward = session.get(Reward, reward_id)
+    if reward is not None and reward.shop_id == shop.id and reward.kind == "store_credit":
+        raise ValueError("store credit rewards are redeemed through services.store_credit.redeem_reward")
     redemption, created = reserve(session, shop, member_id, reward_id, client_key)
     session.commit()
     if not created:
-        return _settled(session, redemption.id, wait)
+        return settled(session, redemption.id, wait)
     request = code_request(session, redemption, customer_id)
     try:
         discount_id = _create_once(request, create, find)
@@ -192,7 +208,7 @@ def _create_once(request: CodeRequest, create: Callable[[CodeRequest], str], fin
         raise
 
 
-def _settled(session: Session, redemption_id: int, wait: float) -> Redemption:
+def settled(session: Session, redemption_id: int, wait: float) -> Redemption:
     """The redemption once its creator has finished (a double click waits for the first click)."""
     deadline = time.monotonic() + wait
     while True:
@@ -204,7 +220,7 @@ def _settled(session: Session, redemption_id: int, wait: float) -> Redemption:
         time.sleep(0.05)
     session.rollback()
     if redemption.state == "released":
-        raise RedemptionError("shopify_failed", "the discount code could not be created; your points were returned")
+        raise RedemptionError("shopify_failed", "the reward could not be issued; your points were returned")
     return redemption
 
 
@@ -219,7 +235,8 @@ def settle_reservations(session: Session, shop: Shop, client: AdminClient, older
     """
     now = now or utcnow()
     stale = session.execute(select(Redemption.id).where(
-        Redemption.shop_id == shop.id, Redemption.state == "reserved", Redemption.created_at < now - older_than,
+        Redemption.shop_id == shop.id, Redemption.kind == "code", Redemption.state == "reserved",
+        Redemption.created_at < now - older_than,
     ).order_by(Redemption.id)).scalars().all()
 
     def settle(redemption: Redemption, discount_id: str | None) -> None:
@@ -307,6 +324,7 @@ def shown_state(redemption: Redemption, now: datetime) -> str:
 
 
 def member_codes(session: Session, member_id: int) -> list[Redemption]:
-    """A member's redemptions, newest first."""
-    return list(session.execute(select(Redemption).where(Redemption.member_id == member_id)
+    """A member's discount-code redemptions, newest first (store credit has no code to show)."""
+    return list(session.execute(select(Redemption).where(Redemption.member_id == member_id,
+                                                         Redemption.kind == "code")
                                 .order_by(Redemption.id.desc())).scalars())

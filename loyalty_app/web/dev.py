@@ -89,4 +89,14 @@ def fake_admin(shop: str, version: str):  # type: ignore[no-untyped-def]
             return jsonify(data={root: {"userErrors": [], "metafields": []}})
     if "orders(" in query:
         return jsonify(data={"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}})
+    if "storeCreditConfiguration" in query:  # store credit is on, so store credit rewards can be tried here
+        return jsonify(data={"storeCreditConfiguration": {"storeCreditEnabled": True}})
+    for root, kind, field in (("storeCreditAccountCredit", "Credit", "creditInput"),
+                              ("storeCreditAccountDebit", "Debit", "debitInput")):
+        if root in query:
+            variables = (request.get_json(silent=True) or {}).get("variables") or {}
+            money = (variables.get(field) or {}).get(f"{kind.lower()}Amount") or {}
+            return jsonify(data={root: {"storeCreditAccountTransaction": {
+                "id": f"gid://shopify/StoreCreditAccount{kind}Transaction/{next(_discount_ids)}", "amount": money},
+                "userErrors": []}})
     return jsonify(errors=[{"message": "the development Admin API does not know this query"}]), 200

@@ -60,9 +60,10 @@ def me():  # type: ignore[no-untyped-def]
 @bp.post("/redeem")
 @signed
 def redeem():  # type: ignore[no-untyped-def]
-    """Exchange points for a discount code: reserve, create in Shopify, or give the points back.
+    """Exchange points for a discount code or store credit: reserve, create in Shopify, or give the points back.
 
-    200 with the active code; 202 while Shopify's answer is unknown (the widget asks ``/codes`` again).
+    Answers as ``shopper.redeem_for`` says: 200 with the code, 201 with store credit, 202 while Shopify's
+    answer is unknown (the widget asks ``/codes`` again), 409 ``store_credit_unavailable`` with a fallback.
     """
     if g.customer_id is None:
         return _error("sign_in_required", "sign in to redeem rewards", 401)

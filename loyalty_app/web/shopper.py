@@ -17,9 +17,8 @@ from ..extensions import db
 from ..models import Shop, utcnow
 from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
-from ..services import redemptions
+from ..services import redemptions, store_credit
 from ..services.members import enrol, find_member
-from ..shopify.discounts import create_code, find_code
 
 _redeem_schema = RedeemSchema()
 _redemption_schema = RedemptionSchema()
@@ -33,10 +32,12 @@ def error_body(reason: str, message: str) -> dict[str, str]:
 
 
 def redeem_for(shop: Shop, customer_id: int, payload: Any) -> tuple[dict[str, Any], int]:
-    """Exchange points for a discount code for this customer; returns (body, status).
+    """Exchange points for a discount code or store credit for this customer; returns (body, status).
 
-    200 with the active code; 202 while Shopify's answer is unknown (ask for the codes again);
-    400 on a bad body, 404 for an unknown reward, 409 without enough points, 429 when rate
+    200 with the active code, or ``{"kind": "store_credit", "amount", "currency", ...}`` for a store
+    credit reward (201 when this request credited it, 200 for a replay); 202 while Shopify's answer
+    is unknown (ask for the codes again); 409 ``store_credit_unavailable`` with ``fallback_reward_id``
+    where store credit cannot be issued; 400 on a bad body, 404 for an unknown reward, 409 without enough points, 429 when rate
     limited, 502 when Shopify refused (the points are back). Commits (through the service).
     """
     try:
@@ -49,17 +50,27 @@ def redeem_for(shop: Shop, customer_id: int, payload: Any) -> tuple[dict[str, An
     member, _ = enrol(session, shop, customer_id)
     session.commit()
 
-    # A person is waiting on this click: short timeouts and one quick retry per call.
+    # A person is waiting on this click: short timeouts and one quick retry per call. No retry inside the
+    # credit client: a store credit mutation has no idempotency key, so only the service may send it again,
+    # after it looked for the first one.
     client = functools.partial(client_for, current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))
+    credit_client = functools.partial(client_for, current_app, session, shop, max_retries=0, timeout=(3.0, 8.0))
+    replay = redemptions.find_redemption(session, shop.id, member.id, data["idempotency_key"]) is not None
     try:
-        redemption = redemptions.redeem(session, shop, member.id, customer_id, data["reward_id"],
-                                        data["idempotency_key"], lambda request: create_code(client(), request),
-                                        lambda code: find_code(client(), code))
+        redemption = store_credit.redeem_reward(session, shop, member.id, customer_id, data["reward_id"],
+                                                data["idempotency_key"], client, credit_client)
+    except store_credit.StoreCreditUnavailable as exc:
+        session.rollback()
+        return {**error_body(exc.reason, str(exc)), "fallback_reward_id": exc.fallback_reward_id}, 409
     except redemptions.RedemptionError as exc:
         session.rollback()
         return error_body(exc.reason, str(exc)), REDEEM_ERROR_STATUS[exc.reason]
-    body = _redemption_schema.dump(redemption)
     session.refresh(member)
+    if redemption.kind == "store_credit":
+        credited = 200 if replay else 201  # 201: this request issued the credit
+        return (store_credit.redemption_view(session, redemption, member.balance),
+                credited if redemption.state == "credited" else 202)
+    body = _redemption_schema.dump(redemption)
     body["balance"] = member.balance
     return body, 200 if redemption.state == "active" else 202
 

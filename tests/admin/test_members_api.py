@@ -458,3 +458,15 @@ def test_two_debits_at_once_never_overdraw(pg_kari, staff_token):
     with pg_kari.app_context():
         assert db.session().query(Member).one().balance == 100
         assert ledger.audit(db.session()) == []
+
+
+def test_a_cashback_members_store_credit_is_shown(admin_api, session, shop):
+    from loyalty_app.services.shops import update_settings
+    update_settings(shop, {"earning_mode": "cashback", "cashback_percent": "10"})
+    orders.record_paid_order(session, shop, simple_order(7001, 42, "300.00"))
+    orders.record_refund(session, shop, simple_refund(8001, 7001, "50.00"))
+    session.commit()
+    body = admin_api.get("/members/42").get_json()
+    assert body["balance"] == 0
+    assert [(c["kind"], c["amount"], c["currency"], c["state"], c["order_id"]) for c in body["store_credit"]] == [
+        ("cashback_reversal", "5", "USD", "pending", 7001), ("cashback", "30", "USD", "pending", 7001)]

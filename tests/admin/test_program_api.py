@@ -58,6 +58,12 @@ def test_a_partial_settings_change_bumps_the_version_once_and_is_recorded(admin_
     ({"minimum_order_amount": "-5"}, "minimum_order_amount"),
     ({"tier_window": "forever"}, "tier_window"),
     ({"point_of_no_return": 1}, "point_of_no_return"),
+    ({"earning_mode": "coins"}, "earning_mode"),
+    ({"cashback_percent": "-1"}, "cashback_percent"),
+    ({"cashback_percent": "101"}, "cashback_percent"),
+    ({"cashback_percent": "2.555"}, "cashback_percent"),
+    ({"store_credit_expiry_days": 0}, "store_credit_expiry_days"),
+    ({"store_credit_notify": "maybe"}, "store_credit_notify"),
 ])
 def test_bad_settings_are_422_per_field_and_nothing_is_applied(admin_api, session, shop, body, field):
     start = version(session, shop)
@@ -260,7 +266,9 @@ def test_rewards_list_create_update_delete(admin_api, session, shop):
     ({"kind": "percentage", "value": 0}, "value"),
     ({"kind": "fixed_amount", "value": 0}, "value"),
     ({"kind": "free_shipping", "value": 5}, "value"),
-    ({"kind": "store_credit", "value": 5}, "kind"),
+    ({"kind": "gift_card", "value": 5}, "kind"),
+    ({"kind": "store_credit", "value": 0}, "value"),
+    ({"kind": "store_credit", "value": -5}, "value"),
     ({"kind": "fixed_amount", "value": 5, "cost": 0}, "cost"),
     ({"kind": "fixed_amount", "value": 5, "cost": "100"}, "cost"),
     ({"kind": "fixed_amount", "value": 5, "name": "Free shipping"}, "name"),
@@ -483,3 +491,16 @@ def test_concurrent_changes_apply_in_turn_each_with_a_version_of_its_own(app, sh
     versions = sorted(change.version for change in changes(session))
     assert versions == list(range(start + 1, start + 8))
     assert version(session, shop) == start + 7
+
+
+def test_store_credit_rewards_and_settings(admin_api, session, shop):
+    created = admin_api.post("/rewards", json={"name": "10 in store credit", "kind": "store_credit", "cost": 1000,
+                                               "value": "10"})
+    assert created.status_code == 201 and created.get_json()["kind"] == "store_credit"
+    assert created.get_json()["value"] == "10.00"
+    changed = admin_api.put("/settings", json={"earning_mode": "cashback", "cashback_percent": "2.5",
+                                               "store_credit_notify": False, "store_credit_expiry_days": 90})
+    assert changed.status_code == 200
+    settings = admin_api.get("/settings").get_json()
+    assert (settings["earning_mode"], settings["cashback_percent"], settings["store_credit_notify"],
+            settings["store_credit_expiry_days"]) == ("cashback", "2.5", False, 90)

@@ -52,3 +52,14 @@ def test_the_history_shows_what_changed_and_pages_back(client, shop, staff_token
 @pytest.mark.parametrize("cursor", ["abc", "-1", "99999999999999999999999"])
 def test_a_bad_history_cursor_shows_the_first_page(client, shop, staff_token, cursor):
     assert 'id="history"' in program_page(client, staff_token(), cursor=cursor)
+
+
+@pytest.mark.parametrize(("locale", "heading", "kind"), [("en", "Store credit", "cashback as store credit"),
+                                                         ("nb-NO", "Butikkreditt", "cashback som butikkreditt"),
+                                                         ("sv-SE", "Butikskredit", "cashback som butikskredit"),
+                                                         ("da-DK", "Butikskredit", "cashback som butikskredit")])
+def test_the_store_credit_settings_read_in_every_language(client, shop, staff_token, locale, heading, kind):
+    html = program_page(client, staff_token(), locale=locale)
+    assert 'id="store-credit"' in html and f'heading="{heading}"' in html and kind in html
+    assert 'name="cashback_percent"' in html and 'name="store_credit_notify"' in html
+    assert '<s-option value="store_credit"' in html  # a reward can be store credit

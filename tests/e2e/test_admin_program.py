@@ -97,3 +97,26 @@ def test_the_program_page_reads_in_norwegian_and_previews_an_edit(admin, artifac
     summary.wait_for()
     assert summary.inner_text() == "Medlemmer som går opp: 0, går ned: 1, blir der de er: 2."
     assert "Silver → Bronze: 1 (ned)" in silver.locator(".preview-moves").inner_text()
+
+
+def test_the_merchant_turns_on_cashback_and_creates_a_store_credit_reward(admin, artifacts):
+    admin.open("/admin/program", locale="nb")
+    page = admin.page
+    assert page.locator("#store-credit").get_attribute("heading") == "Butikkreditt"
+    form = page.locator("#store-credit-form")
+    form.locator('select[name="earning_mode"]').select_option("cashback")
+    form.locator('input[name="cashback_percent"]').fill("3")
+    form.locator('input[name="store_credit_expiry_days"]').fill("365")
+    _submit_and_wait_for_reload(admin, form.locator('button[type="submit"]'))
+    form = page.locator("#store-credit-form")
+    assert form.locator('select[name="earning_mode"]').input_value() == "cashback"
+    assert form.locator('input[name="cashback_percent"]').input_value() == "3"
+
+    form.locator('input[name="cashback_percent"]').fill("2.555")  # the server refuses it in place
+    form.locator('button[type="submit"]').click()
+    page.locator('#store-credit-form [data-error-for="cashback_percent"]').filter(has_text="2").wait_for()
+
+    create_reward(admin, "Butikkreditt 100", 1000, "store_credit", 100, locale="nb")
+    reward = page.locator('tr[data-reward="Butikkreditt 100"]')
+    assert reward.locator("td").nth(1).inner_text() == "Butikkreditt" and "100" in reward.locator("td").nth(3).inner_text()
+    page.screenshot(path=str(artifacts / "program-store-credit.png"), full_page=True)

@@ -105,3 +105,23 @@ def test_development_fake_admin_reports_codes_unused_as_shopify_would(sqlite_tem
     dev.extensions["db"].dispose()
     assert answer_errors(query, variables, answer["data"]) == []
     assert answer["data"]["codeDiscountNode"]["codeDiscount"]["asyncUsageCount"] == 0
+
+
+def test_development_fake_admin_issues_store_credit_as_shopify_would(sqlite_template, tmp_path):
+    """Store credit rewards can be tried on the development storefront: its answers fit Shopify's schema."""
+    path = tmp_path / "dev.sqlite3"
+    shutil.copy(sqlite_template, path)
+    dev = create_app({**BASE_CONFIG, "LOYALTY_ENV": "development", "DATABASE_URL": f"sqlite:///{path}",
+                      "AUTO_MIGRATE": False})
+    money = {"amount": "10.00", "currencyCode": "USD"}
+    asked = [("StoreCreditConfiguration", {}),
+             ("StoreCreditAccountCredit", {"id": "gid://shopify/Customer/1", "creditInput": {"creditAmount": money}}),
+             ("StoreCreditAccountDebit", {"id": "gid://shopify/Customer/1", "debitInput": {"debitAmount": money}})]
+    client = dev.test_client()
+    answers = [client.post("/dev/admin/demo-shop.myshopify.com/2026-10/graphql.json",
+                           json={"query": document(name), "variables": variables}).get_json()
+               for name, variables in asked]
+    dev.extensions["db"].dispose()
+    for (name, variables), answer in zip(asked, answers):
+        assert answer_errors(document(name), variables, answer["data"]) == [], name
+    assert answers[0]["data"]["storeCreditConfiguration"]["storeCreditEnabled"] is True

@@ -15,7 +15,8 @@ def test_the_app_has_documents_and_pins_the_schema_version():
     assert {"DiscountCodeBasicCreate", "DiscountCodeFreeShippingCreate", "DiscountCodeDeactivate", "DiscountUsage",
             "DiscountCodeLookup", "CustomerStoreCreditBalances",
             "MetafieldsSet", "ChangedOrders", "OrderLineItems", "OrderTipLines", "RefundDetail", "TagsAdd",
-            "TagsRemove", "FlowTriggerReceive"} <= set(DOCUMENTS)
+            "TagsRemove", "FlowTriggerReceive", "StoreCreditAccountCredit", "StoreCreditAccountDebit",
+            "StoreCreditConfiguration", "StoreCreditTransactions"} <= set(DOCUMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))

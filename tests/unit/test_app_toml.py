@@ -2,7 +2,7 @@
 import tomllib
 from pathlib import Path
 
-from loyalty_app.config import API_VERSION
+from loyalty_app.config import API_VERSION, SCOPES
 from webhooks.handlers import HANDLERS
 
 TOML = tomllib.loads((Path(__file__).resolve().parents[2] / "shopify.app.toml").read_text())
@@ -25,8 +25,11 @@ def test_scopes_proxy_and_extensions():
     scopes = set(TOML["access_scopes"]["scopes"].split(","))
     assert {"read_orders", "read_customers", "write_customers", "write_discounts"} <= scopes
     # Store credit: the POS block reads balances through our backend (Admin API), the account page through
-    # the Customer Account API in the extension.
-    assert {"read_store_credit_accounts", "customer_read_store_credit_accounts"} <= scopes
+    # the Customer Account API in the extension; rewards and cashback credit and debit (write) and find what a
+    # timed-out call did (read transactions).
+    assert {"read_store_credit_accounts", "customer_read_store_credit_accounts", "read_store_credit_account_transactions",
+            "write_store_credit_account_transactions"} <= scopes
+    assert scopes == set(SCOPES.split(","))  # what OAuth asks for is what the toml declares
     assert TOML["embedded"] is True
     assert TOML["webhooks"]["api_version"] == API_VERSION
     assert (TOML["app_proxy"]["prefix"], TOML["app_proxy"]["subpath"]) == ("apps", "loyalty")

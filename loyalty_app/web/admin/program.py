@@ -7,7 +7,7 @@ from flask import render_template, request
 from ...extensions import db
 from ...program.actions import ACTIONS, LIMITS
 from ...program.orders import REVERSE_ON
-from ...program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS
+from ...program.settings import EARN_TRIGGERS, EARNING_MODES, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS
 from ...schemas.program import REWARD_KINDS, TierSchema
 from ...services.program_admin import changed_fields, program_page
 from ..admin_auth import current_shop
@@ -27,4 +27,4 @@ def program():  # type: ignore[no-untyped-def]
                            choices={"rounding": ROUNDING_MODES, "earn_on": EARN_TRIGGERS, "reverse_on": REVERSE_ON,
                                     "tier_basis": TIER_BASES, "tier_window": TIER_WINDOWS, "kind": REWARD_KINDS,
                                     "action": ACTIONS, "limit_kind": LIMITS,
-                                    "birthday_source": ("metafield", "tag")})
+                                    "birthday_source": ("metafield", "tag"), "earning_mode": EARNING_MODES})
