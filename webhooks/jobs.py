@@ -146,7 +146,6 @@ def schedule_standings(app: Flask, member_ids: set[int]) -> None:
                                   retry=Retry(max=3, interval=[30, 120, 600]))
 
 
-
 def schedule_committed_standings(app: Flask, session: Session) -> None:
     """After a commit outside the inbox (a staff adjustment, an import or its undo), mirror the members it changed.
 
@@ -159,6 +158,7 @@ def schedule_committed_standings(app: Flask, session: Session) -> None:
         schedule_standings(app, member_ids)
     except RedisError:
         log.exception("could not schedule the standings sync of %d member(s)", len(member_ids))
+
 
 @contextmanager
 def _job_session() -> Iterator[tuple[Flask, Session]]:
