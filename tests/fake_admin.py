@@ -150,12 +150,15 @@ def requested_cost(query: str) -> int:
 
     A scalar or enum costs 0 and an object 1; a connection costs 2 plus ``first`` times one node;
     a list field with ``first`` costs ``first`` objects; an abstract type costs its dearest fragment.
+    A fragment (named or inline) on the type it is spread in is just more fields of that type.
     Shopify's own calculator may differ by a few points; this keeps page sizes honest.
     """
     schema = admin_schema()
     document = graphql.parse(query)
     operation = graphql.get_operation_ast(document)
     assert operation is not None and operation.operation == graphql.OperationType.QUERY
+    named_fragments = {d.name.value: d for d in document.definitions
+                       if isinstance(d, graphql.FragmentDefinitionNode)}
 
     def first(field: graphql.FieldNode) -> int:
         for argument in field.arguments or ():
@@ -163,17 +166,38 @@ def requested_cost(query: str) -> int:
                 return int(argument.value.value)
         return 1
 
+    def fragment_of(selection: graphql.SelectionNode) -> graphql.InlineFragmentNode | graphql.FragmentDefinitionNode:
+        if isinstance(selection, graphql.FragmentSpreadNode):
+            return named_fragments[selection.name.value]
+        assert isinstance(selection, graphql.InlineFragmentNode)
+        return selection
+
+    def condition(fragment: graphql.InlineFragmentNode | graphql.FragmentDefinitionNode, parent: Any) -> Any:
+        return schema.get_type(fragment.type_condition.name.value) if fragment.type_condition else parent
+
+    def fields(selections: graphql.SelectionSetNode, parent: Any) -> list[graphql.FieldNode]:
+        """The fields selected on ``parent`` itself, through fragments on that same type."""
+        found: list[graphql.FieldNode] = []
+        for selection in selections.selections:
+            if isinstance(selection, graphql.FieldNode):
+                found.append(selection)
+            elif condition(fragment := fragment_of(selection), parent) is parent:
+                found.extend(fields(fragment.selection_set, parent))
+        return found
+
     def selection_cost(selections: graphql.SelectionSetNode | None, parent: Any) -> int:
         if selections is None:
             return 0
         total, fragments = 0, [0]
         for selection in selections.selections:
-            if isinstance(selection, graphql.InlineFragmentNode):
-                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition \
-                    else parent
-                fragments.append(selection_cost(selection.selection_set, condition))
+            if not isinstance(selection, graphql.FieldNode):
+                fragment = fragment_of(selection)
+                narrowed = condition(fragment, parent)
+                if narrowed is parent:
+                    total += selection_cost(fragment.selection_set, parent)
+                else:  # one of an abstract type's possible types: only one applies to each object
+                    fragments.append(selection_cost(fragment.selection_set, narrowed))
                 continue
-            assert isinstance(selection, graphql.FieldNode), "our documents use no named fragments"
             if selection.name.value.startswith("__"):  # __typename: a meta field, free
                 continue
             definition = parent.fields[selection.name.value]
@@ -182,8 +206,8 @@ def requested_cost(query: str) -> int:
                 continue
             node = 1 + selection_cost(selection.selection_set, named)
             if named.name.endswith("Connection"):
-                nodes = [s for s in selection.selection_set.selections  # type: ignore[union-attr]
-                         if isinstance(s, graphql.FieldNode) and s.name.value in ("nodes", "edges")]
+                nodes = [s for s in fields(selection.selection_set, named)  # type: ignore[arg-type]
+                         if s.name.value in ("nodes", "edges")]
                 per_node = sum(1 + selection_cost(s.selection_set,
                                                   graphql.get_named_type(named.fields[s.name.value].type))
                                for s in nodes)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
+from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy.orm import Session
 
@@ -165,6 +166,20 @@ def schedule_store_credit(app: Flask, shop_ids: set[int]) -> None:
                                 retry=Retry(max=5, interval=[10, 60, 300, 900, 3600]))
         except Exception:
             log.warning("could not queue store credit for shop %s; the periodic sender will", shop_id, exc_info=True)
+
+
+def schedule_committed_standings(app: Flask, session: Session) -> None:
+    """After a commit outside the inbox (a staff adjustment, an import or its undo), mirror the members it changed.
+
+    The same marks and delayed job as a drain's (``schedule_standings``). The points are committed
+    already, so an unreachable Redis is logged, not raised: the merchant's request still answers with
+    what it did, and those members' metafields catch up with their next change.
+    """
+    member_ids = ledger.committed_members(session)
+    try:
+        schedule_standings(app, member_ids)
+    except RedisError:
+        log.exception("could not schedule the standings sync of %d member(s)", len(member_ids))
 
 
 @contextmanager

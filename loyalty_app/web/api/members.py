@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app
+
+from webhooks.jobs import schedule_committed_standings
 
 from ...extensions import db
 from ...models import Member
@@ -54,7 +56,10 @@ def member_ledger(customer_id: int, params: dict[str, Any]) -> Any:
        summary="Add or take points by hand, with a reason; a replayed idempotency key changes nothing",
        body=AdjustmentInputSchema, response=AdjustmentSchema, status=201)
 def adjust_member(customer_id: int, data: dict[str, Any]) -> Any:
-    """One ``adjust`` entry by the caller; 422 for a debit beyond the balance or a key reused differently."""
+    """One ``adjust`` entry by the caller; 422 for a debit beyond the balance or a key reused differently.
+
+    The member's customer metafields follow, as after an order (a replayed key changed nothing, so syncs nothing).
+    """
     session = db.session()  # type: ignore[misc]
     try:
         adjustment = member_admin.adjust_points(session, current_shop(), _member(customer_id), data["points"],
@@ -63,6 +68,7 @@ def adjust_member(customer_id: int, data: dict[str, Any]) -> Any:
         session.rollback()
         return error("invalid", str(exc), 422, errors={exc.field: [str(exc)]})
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     return adjustment
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from sqlalchemy.orm import Session
+
+from webhooks.jobs import schedule_committed_standings
 
 from ...extensions import db
 from ...models import LedgerImport, Shop
@@ -81,6 +83,7 @@ def create_import(data: bytes, params: dict[str, Any]) -> Any:
         rows = {str(row.line): row.errors for row in exc.preview.rows if row.errors}
         return error("invalid", f"{exc.preview.error_count} rows have errors; nothing was imported", 422, errors=rows)
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     return result
 
 
@@ -120,4 +123,5 @@ def undo_import(import_id: int) -> Any:
         return error("conflict", f"members have spent imported points since ({named}{more}); adjust them first, "
                      "then undo", 409, errors={"members": exc.shortfalls})
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     return undone
