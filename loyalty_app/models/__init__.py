@@ -6,10 +6,11 @@ from .members import LedgerEntry, Member
 from .orders import OrderLine, OrderRecord, OrderRefund
 from .program import Campaign, EarningRule, Reward, Tier
 from .redemptions import Redemption
+from .referrals import FriendCode, OrderFingerprint, Referral, ReferralCode
 from .shops import Shop
 
 __all__ = [
-    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
-    "OrderRecord", "OrderRefund",
+    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "FriendCode", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
+    "OrderFingerprint", "OrderRecord", "OrderRefund", "Referral", "ReferralCode",
     "ProgramChange", "Redemption", "Reward", "Shop", "Tier", "WebVital", "WebhookEvent", "utcnow",
 ]

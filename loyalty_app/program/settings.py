@@ -35,6 +35,10 @@ class ProgramSettings:
     birthday_metafield: str = "facts.birth_date"
     languages: tuple[str, ...] = field(default=("en",))
     point_value: Decimal | None = None  # money per point, for the liability; None: derived from the rewards
+    referral_cap: int = 10  # referrals per referrer within referral_cap_days before new ones are flagged
+    referral_cap_days: int = 30
+    referral_friend_kind: str = "percentage"  # the referred friend's code: fixed_amount | percentage | free_shipping
+    referral_friend_value: Decimal = Decimal("10")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -42,4 +46,5 @@ class ProgramSettings:
         data["minimum_order_amount"] = str(self.minimum_order_amount)
         data["languages"] = list(self.languages)
         data["point_value"] = None if self.point_value is None else str(self.point_value)
+        data["referral_friend_value"] = str(self.referral_friend_value)
         return data

@@ -37,6 +37,13 @@ class ProgramSettingsSchema(Schema):
     # Money per point, for the outstanding liability in analytics; unset, it is derived from the rewards.
     point_value = fields.Decimal(load_default=None, allow_none=True, as_string=True, allow_nan=False,
                                  validate=validate.Range(min=0, max=10**6, min_inclusive=False))
+    # Referrals: a referrer with this many referrals within the period has the next ones flagged for review.
+    referral_cap = fields.Integer(load_default=10, validate=validate.Range(min=1, max=10_000))
+    referral_cap_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    referral_friend_kind = fields.String(load_default="percentage",
+                                         validate=validate.OneOf(("fixed_amount", "percentage", "free_shipping")))
+    referral_friend_value = fields.Decimal(load_default="10", as_string=True, allow_nan=False,
+                                           validate=validate.Range(min=0, max=10**6))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:

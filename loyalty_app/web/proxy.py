@@ -62,7 +62,9 @@ def me():  # type: ignore[no-untyped-def]
     session = db.session()  # type: ignore[misc]
     if g.customer_id is None:
         return jsonify(storefront.guest_view(session, g.shop))
-    return jsonify(storefront.member_view(session, g.shop, g.customer_id, current_app.config["SECRET_KEY"]))
+    view = storefront.member_view(session, g.shop, g.customer_id, current_app.config["SECRET_KEY"])
+    session.commit()  # a member's referral code is stored the first time their link is shown
+    return jsonify(view)
 
 
 @bp.post("/redeem")
