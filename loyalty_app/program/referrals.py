@@ -27,6 +27,9 @@ REASONS = (SELF_REFERRAL, SAME_EMAIL, SAME_ADDRESS, SAME_IP, SAME_DEVICE, OVER_C
 REFUSED_OUTRIGHT = frozenset({SELF_REFERRAL, SAME_EMAIL})
 """Certain: the referrer referred themselves. The others may be a household or a shared office: the merchant decides."""
 
+UNSPECIFIED_IPS = frozenset({"0.0.0.0", "::"})
+"""What Shopify's samples and imported orders carry when no browser placed the order: no evidence of anything."""
+
 STATUSES = ("pending", "flagged", "paid", "void", "denied")
 
 
@@ -89,6 +92,7 @@ def order_fingerprint(shop_id: int, order: dict[str, Any]) -> Fingerprint:
         else None
     details = order.get("client_details") if isinstance(order.get("client_details"), dict) else {}
     ip = _text(order.get("browser_ip")) or _text(details.get("browser_ip"))
+    ip = None if ip in UNSPECIFIED_IPS else ip
     return Fingerprint(customer_id=customer_id,
                        email=digest(shop_id, "email", _text(order.get("email")) or _text(customer.get("email"))),
                        ip=digest(shop_id, "ip", ip), device=digest(shop_id, "device", device_text(details)),

@@ -238,7 +238,8 @@ def record_order(session: Session, shop: Shop, order: dict[str, Any], now: datet
         Referral.created_at > now - timedelta(days=settings.referral_cap_days))).scalar_one()
     reasons = rules.fraud_reasons(friend, rules.digest(shop.id, "email", referrer.email), referrer.customer_id,
                                   own_orders, in_period, settings.referral_cap)
-    if rules.SELF_REFERRAL not in reasons and _not_first_order(session, shop, order_id, friend, email):
+    # A referrer using their own link is recorded (denied) even though it is not a first order: the merchant sees it.
+    if not rules.REFUSED_OUTRIGHT & set(reasons) and _not_first_order(session, shop, order_id, friend, email):
         return "referral ignored: not the friend's first order"
     status = rules.initial_status(reasons)
     inserted = insert_ignoring_conflict(session, Referral, {
