@@ -120,3 +120,6 @@ def codes():  # type: ignore[no-untyped-def]
         item["state"] = redemptions.shown_state(redemption, now)
         listed.append(item)
     return jsonify(codes=listed)
+
+
+from . import referral_proxy  # noqa: E402,F401  (the referral landing routes register on bp)
