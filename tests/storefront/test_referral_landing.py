@@ -153,3 +153,29 @@ def test_the_member_view_links_to_the_landing_page(client, shop, code):
     body = client.get("/proxy/me", query_string=proxy_query(5)).json
     assert body["referral_url"] == f"https://{SHOP_DOMAIN}/apps/loyalty/r/{code}"
     assert land(client, body["referral_url"].rsplit("/", 1)[1]).status_code == 200
+
+
+def test_the_development_storefront_renders_the_landing_page_as_shopify_would(sqlite_template, tmp_path):
+    """``/apps/loyalty/r/<code>`` in development: the storefront language's branch, the routes filled in."""
+    import shutil
+
+    from loyalty_app import create_app
+    from loyalty_app.demo import DEMO_CUSTOMERS, seed
+    from tests.conftest import BASE_CONFIG
+
+    path = tmp_path / "dev.sqlite3"
+    shutil.copy(sqlite_template, path)
+    dev = create_app({**BASE_CONFIG, "LOYALTY_ENV": "development", "DATABASE_URL": f"sqlite:///{path}",
+                      "AUTO_MIGRATE": False})
+    with dev.app_context():
+        session = dev.extensions["db"].session()
+        shop = seed(session, dev.extensions["token_box"])
+        member = find_member(session, shop.id, DEMO_CUSTOMERS[0][0])
+        code = referrals.code_for(session, shop, member, dev.config["SECRET_KEY"])
+        session.commit()
+    page = dev.test_client().get(f"/apps/loyalty/r/{code}?lang=nb")
+    dev.extensions["db"].dispose()
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert str(escape(strings("nb")["heading"])) in text and str(escape(strings("en")["heading"])) not in text
+    assert "{%" not in text and "{{" not in text and 'href="/dev/storefront"' in text
