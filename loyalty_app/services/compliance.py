@@ -12,6 +12,7 @@ from ..models import DataRequest, LedgerEntry, OrderRecord, Redemption, Shop, We
 from .members import find_member, tier_name
 from .inbox import Deferred
 from .payloads import PayloadError, parse_id
+from .referrals import forget_referral_data
 from .subjects import NOBODY, Subject, subject
 
 
@@ -103,6 +104,7 @@ def redact_customer(session: Session, shop: Shop, payload: Any, event: WebhookEv
     dropped = _drop_bodies(session, shop, customer_id, order_ids, event)
     session.execute(update(OrderRecord).values(email=None).where(
         OrderRecord.shop_id == shop.id, OrderRecord.order_id.in_(sorted(order_ids))))
+    forget_referral_data(session, shop, customer_id, order_ids)
     if member is None:
         return f"not a member; {dropped} webhook bodies dropped"
     member.email = member.first_name = member.last_name = None

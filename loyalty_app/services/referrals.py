@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..models import FriendCode, Member, OrderFingerprint, OrderRecord, OrderRefund, Referral, ReferralCode, Shop, utcnow
@@ -320,6 +320,19 @@ def settle_due(session: Session, shop: Shop, now: datetime | None = None) -> int
     for referral in due:
         settle(session, shop, referral, now)
     return sum(1 for referral in due if referral.status == "paid")
+
+
+def forget_referral_data(session: Session, shop: Shop, customer_id: int, order_ids: set[int]) -> None:
+    """``customers/redact``: drop the customer's order fingerprints and their email on referrals they made as a friend.
+
+    Referral rows stay (the referrer's points are explained by them), without the friend's identity.
+    """
+    session.execute(delete(OrderFingerprint).where(
+        OrderFingerprint.shop_id == shop.id,
+        or_(OrderFingerprint.customer_id == customer_id, OrderFingerprint.order_id.in_(sorted(order_ids)))))
+    session.execute(update(Referral).values(friend_email=None, friend_customer_id=None).where(
+        Referral.shop_id == shop.id,
+        or_(Referral.friend_customer_id == customer_id, Referral.order_id.in_(sorted(order_ids)))))
 
 
 # The merchant's review.

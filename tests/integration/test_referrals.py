@@ -210,3 +210,35 @@ def test_an_unknown_or_malformed_code_on_an_order_is_no_referral(deliver, sessio
     deliver("orders/paid", friend_order("zzzzzzzzzz"))
     deliver("orders/paid", friend_order("<script>", order_id=2002))
     assert session.query(Referral).count() == 0
+
+
+def test_redacting_the_friend_forgets_their_fingerprints_and_email_but_keeps_the_referral(deliver, session, shop,
+                                                                                          code):
+    from loyalty_app.models import OrderFingerprint
+    from tests.helpers import payload
+
+    deliver("orders/paid", friend_order(code))
+    redact = payload("compliance/customers_redact.json")
+    redact["customer"].update(id=FRIEND, email=f"c{FRIEND}@example.com")
+    redact["orders_to_redact"] = [2001]
+    deliver("customers/redact", redact)
+    referral = referral_of(session)
+    assert referral is not None and (referral.friend_email, referral.friend_customer_id) == (None, None)
+    assert session.query(OrderFingerprint).filter_by(order_id=2001).count() == 0
+    assert session.query(OrderFingerprint).filter_by(order_id=1001).count() == 1  # the referrer's stay
+
+
+def test_the_cli_settles_a_shops_due_referrals_at_a_given_moment(deliver, session, shop, code, runner):
+    from tests.conftest import SHOP_DOMAIN
+
+    deliver("orders/paid", friend_order(code))
+    due = referral_of(session).due_at
+    early = runner.invoke(args=["loyalty", "referrals-settle", SHOP_DOMAIN, "--at",
+                                (due - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S%z")])
+    assert early.exit_code == 0 and "0 referral(s) paid" in early.output
+    late = runner.invoke(args=["loyalty", "referrals-settle", SHOP_DOMAIN, "--at",
+                               (due + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S%z")])
+    assert late.exit_code == 0 and "1 referral(s) paid" in late.output, late.output
+    assert referral_of(session).status == "paid"
+    assert runner.invoke(args=["loyalty", "referrals-settle", "nope.myshopify.com"]).exit_code == 1
+    assert runner.invoke(args=["loyalty", "referrals-settle", SHOP_DOMAIN, "--at", "yesterday"]).exit_code == 2
