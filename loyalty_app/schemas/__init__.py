@@ -1,9 +1,10 @@
 """Marshmallow schemas for everything that crosses a boundary: settings, API input and output."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..program.orders import REVERSE_ON
 from ..program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
@@ -44,6 +45,13 @@ class ProgramSettingsSchema(Schema):
                                          validate=validate.OneOf(("fixed_amount", "percentage", "free_shipping")))
     referral_friend_value = fields.Decimal(load_default="10", as_string=True, allow_nan=False,
                                            validate=validate.Range(min=0, max=10**6))
+
+    @validates_schema
+    def _friend_percentage(self, data: dict[str, Any], **_: Any) -> None:
+        """A referred friend's percentage discount is at most 100 %."""
+        if data.get("referral_friend_kind", "percentage") == "percentage" \
+                and Decimal(str(data.get("referral_friend_value", "10"))) > 100:
+            raise ValidationError({"referral_friend_value": ["A percentage is at most 100."]})
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:

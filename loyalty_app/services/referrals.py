@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import ledger
 from ..models import FriendCode, Member, OrderFingerprint, OrderRecord, OrderRefund, Referral, ReferralCode, Shop, utcnow
 from ..program import referrals as rules
 from ..program.referrals import CODE_ALPHABET, CODE_PATTERN, Fingerprint
@@ -229,6 +230,7 @@ def record_order(session: Session, shop: Shop, order: dict[str, Any], now: datet
     email = order.get("email") or customer.get("email")
     email = email if isinstance(email, str) and email else None
     settings = program_settings(shop)
+    ledger.lock_member(session, referrer.id)  # the referrer's referrals are counted against the cap one order at a time
     own_orders = [Fingerprint(row.customer_id, row.email, row.ip, row.device, row.address) for row in session.execute(
         select(OrderFingerprint).where(OrderFingerprint.shop_id == shop.id,
                                        OrderFingerprint.customer_id == referrer.customer_id,

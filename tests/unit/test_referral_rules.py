@@ -111,3 +111,18 @@ def test_settle_decision():
     assert rules.settle_decision("flagged", due, NOW, True) == "void"
     for final in ("paid", "void", "denied"):
         assert rules.settle_decision(final, due, due + timedelta(days=1), True) == "wait"
+
+
+def test_referral_settings_are_validated():
+    from marshmallow import ValidationError
+
+    from loyalty_app.schemas import ProgramSettingsSchema
+
+    loaded = ProgramSettingsSchema().load({"referral_cap": 3, "referral_cap_days": 7, "referral_friend_kind": "fixed_amount",
+                                           "referral_friend_value": "150"})
+    assert (loaded.referral_cap, loaded.referral_cap_days, str(loaded.referral_friend_value)) == (3, 7, "150")
+    assert ProgramSettingsSchema().load({}).referral_friend_kind == "percentage"
+    for bad in ({"referral_cap": 0}, {"referral_cap_days": 366}, {"referral_friend_kind": "store_credit"},
+                {"referral_friend_value": "101"}, {"referral_friend_value": "-1"}):
+        with pytest.raises(ValidationError):
+            ProgramSettingsSchema().load(bad)
