@@ -48,9 +48,9 @@ class ProgramSettingsSchema(Schema):
 
     @validates_schema
     def _friend_percentage(self, data: dict[str, Any], **_: Any) -> None:
-        """A referred friend's percentage discount is at most 100 %."""
-        if data.get("referral_friend_kind", "percentage") == "percentage" \
-                and Decimal(str(data.get("referral_friend_value", "10"))) > 100:
+        """A referred friend's percentage discount is at most 100 % (judged on whole settings, not a partial change)."""
+        if "referral_friend_kind" in data and "referral_friend_value" in data \
+                and data["referral_friend_kind"] == "percentage" and Decimal(str(data["referral_friend_value"])) > 100:
             raise ValidationError({"referral_friend_value": ["A percentage is at most 100."]})
 
     @post_load

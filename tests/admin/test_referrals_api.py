@@ -117,3 +117,18 @@ def test_the_page_shows_other_statuses_and_survives_a_bad_filter(client, made, s
     assert all(f'data-referral="{made[name]}"' in every for name in made)
     assert f'/admin/api/referrals/{made["paid"]}/deny' not in every
     assert client.get(base + "&status=nonsense&cursor=x").status_code == 200
+
+
+def test_the_page_edits_the_referral_settings_through_the_settings_api(client, admin_api, made, staff_token):
+    page = client.get(f"/admin/referrals?shop={SHOP_DOMAIN}&host=abc&id_token={staff_token()}").get_data(as_text=True)
+    assert 'data-api="PUT /admin/api/settings"' in page
+    for name in ("referral_friend_kind", "referral_friend_value", "referral_cap", "referral_cap_days"):
+        assert f'name="{name}"' in page
+    changed = admin_api.put("/settings", json={"referral_cap": 3, "referral_cap_days": 7})
+    assert changed.status_code == 200 and (changed.get_json()["referral_cap"], changed.get_json()["referral_cap_days"]) \
+        == (3, 7)
+    refused = admin_api.put("/settings", json={"referral_friend_value": "150"})  # 150 % off: refused, nothing changes
+    assert refused.status_code == 422
+    assert admin_api.get("/settings").get_json()["referral_friend_value"] == "10"
+    page = client.get(f"/admin/referrals?shop={SHOP_DOMAIN}&host=abc&id_token={staff_token()}").get_data(as_text=True)
+    assert 'name="referral_cap" value="3"' in page

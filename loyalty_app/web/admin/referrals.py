@@ -14,11 +14,13 @@ from ...extensions import db
 from ...program.referrals import REASONS, STATUSES
 from ...schemas.referrals import OTHER_REASONS, ReferralQuerySchema
 from ...services.referrals import list_referrals
+from ...services.shops import program_settings
 from ..admin_auth import current_shop
 from . import bp, page
 from .i18n import translate
 
 SHOWN = 50
+FRIEND_KINDS = ("percentage", "fixed_amount", "free_shipping")
 
 
 @bp.get("/referrals")
@@ -34,5 +36,8 @@ def referrals() -> Any:
                            SHOWN)
     labels = {value: translate(g.lang, f"referrals.status_{value}") for value in STATUSES}
     reasons = {value: translate(g.lang, f"referrals.reason_{value}") for value in (*REASONS, *OTHER_REASONS)}
+    kinds = {kind: translate(g.lang, f"referrals.kind_{kind}") for kind in FRIEND_KINDS}
+    shop = current_shop()
     return render_template("admin/referrals.html", found=found, status=params.get("status"), status_labels=labels,
-                           reason_labels=reasons)
+                           reason_labels=reasons, settings=program_settings(shop), friend_kinds=kinds,
+                           currency=shop.currency)
