@@ -217,6 +217,8 @@ def record_order(session: Session, shop: Shop, order: dict[str, Any], now: datet
     if friend is None:
         return None
     order_id: int = order["id"]
+    if order.get("test") is True and not program_settings(shop).include_test_orders:
+        return None
     found = _referral_code_of(session, shop, order)
     if found is None:
         return None

@@ -41,9 +41,11 @@ def code(deliver, session, shop):
     return value
 
 
-def friend_order(code, order_id=2001, customer_id=FRIEND, **overrides):
+def friend_order(code, order_id=2001, customer_id=FRIEND, test=False, **overrides):
     details = {"ip": "203.0.113.77", "address": "77 Friend Street", "agent": "Mozilla/5.0 (iPhone)", **overrides}
-    return buyer(order_id, customer_id, code=code, **details)
+    order = buyer(order_id, customer_id, code=code, **details)
+    order["test"] = test
+    return order
 
 
 def referral_of(session, order_id=2001):
@@ -242,3 +244,12 @@ def test_the_cli_settles_a_shops_due_referrals_at_a_given_moment(deliver, sessio
     assert referral_of(session).status == "paid"
     assert runner.invoke(args=["loyalty", "referrals-settle", "nope.myshopify.com"]).exit_code == 1
     assert runner.invoke(args=["loyalty", "referrals-settle", SHOP_DOMAIN, "--at", "yesterday"]).exit_code == 2
+
+
+def test_a_test_order_is_no_referral_unless_the_shop_counts_test_orders(deliver, session, shop, code):
+    deliver("orders/paid", friend_order(code, test=True))
+    assert referral_of(session) is None
+    update_settings(shop, {"include_test_orders": True})
+    session.commit()
+    deliver("orders/paid", friend_order(code, order_id=2002, test=True))
+    assert referral_of(session, 2002) is not None
