@@ -12,7 +12,7 @@ from ..models import DataRequest, LedgerEntry, OrderRecord, Redemption, Shop, We
 from .members import find_member, tier_name
 from .inbox import Deferred
 from .payloads import PayloadError, parse_id
-from .referrals import forget_referral_data
+from .referrals import forget_referral_data, referral_report
 from .subjects import NOBODY, Subject, subject
 
 
@@ -73,6 +73,7 @@ def data_request(session: Session, shop: Shop, payload: Any) -> str:
             "redemptions": [{"code": r.code, "cost": r.cost, "state": r.state,
                              "created_at": r.created_at.isoformat()} for r in redemptions],
         }
+    report["referrals"] = referral_report(session, shop, customer_id, member)
     session.add(DataRequest(shop_id=shop.id, customer_id=customer_id, report=report))
     session.flush()
     return "report ready" if member else "report ready: not a member"

@@ -326,6 +326,21 @@ def settle_due(session: Session, shop: Shop, now: datetime | None = None) -> int
     return sum(1 for referral in due if referral.status == "paid")
 
 
+def referral_report(session: Session, shop: Shop, customer_id: int, member: Member | None) -> dict[str, Any]:
+    """``customers/data_request``: the customer's referral code, the referrals they made, and those they came through."""
+    def described(referral: Referral) -> dict[str, Any]:
+        return {"order_id": referral.order_id, "status": referral.status, "reasons": list(referral.reasons or []),
+                "points": referral.points, "created_at": referral.created_at.isoformat()}
+
+    code = session.execute(select(ReferralCode.code).where(ReferralCode.member_id == member.id)).scalar() \
+        if member is not None else None
+    made = session.execute(select(Referral).where(Referral.referrer_id == member.id).order_by(Referral.id)
+                           ).scalars().all() if member is not None else []
+    came = session.execute(select(Referral).where(Referral.shop_id == shop.id, Referral.friend_customer_id == customer_id)
+                           .order_by(Referral.id)).scalars().all()
+    return {"code": code, "made": [described(r) for r in made], "referred_by": [described(r) for r in came]}
+
+
 def forget_referral_data(session: Session, shop: Shop, customer_id: int, order_ids: set[int]) -> None:
     """``customers/redact``: drop the customer's order fingerprints and their email on referrals they made as a friend.
 

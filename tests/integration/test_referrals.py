@@ -253,3 +253,18 @@ def test_a_test_order_is_no_referral_unless_the_shop_counts_test_orders(deliver,
     session.commit()
     deliver("orders/paid", friend_order(code, order_id=2002, test=True))
     assert referral_of(session, 2002) is not None
+
+
+def test_a_data_request_reports_the_customers_referrals_both_ways(deliver, session, shop, code):
+    from loyalty_app.models import DataRequest
+    from tests.helpers import payload
+
+    deliver("orders/paid", friend_order(code))
+    for customer_id in (REFERRER, FRIEND):
+        request = payload("compliance/customers_data_request.json")
+        request["customer"].update(id=customer_id, email=f"c{customer_id}@example.com")
+        deliver("customers/data_request", request)
+    reports = {r.customer_id: r.report["referrals"] for r in session.query(DataRequest)}
+    assert reports[REFERRER]["code"] == code and [r["order_id"] for r in reports[REFERRER]["made"]] == [2001]
+    assert reports[REFERRER]["referred_by"] == []
+    assert [r["order_id"] for r in reports[FRIEND]["referred_by"]] == [2001] and reports[FRIEND]["code"] is None
