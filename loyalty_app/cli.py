@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn
 
 import click
@@ -196,10 +196,25 @@ def loyalty_upkeep() -> None:
         result = upkeep.run_daily(session, shop)
         session.commit()
         click.echo(f"{shop.domain}: matured {result.matured}, expired {result.expired}, "
-                   f"tier changes {result.tier_changes}")
+                   f"tier changes {result.tier_changes}, referrals paid {result.referrals_paid}")
     retention = current_app.config["WEBHOOK_BODY_RETENTION_DAYS"]
     dropped = upkeep.drop_old_bodies(session, timedelta(days=retention))
     click.echo(f"webhook bodies older than {retention} days dropped: {dropped}")
+
+
+@loyalty_cli.command("referrals-settle")
+@click.argument("domain")
+@click.option("--at", "at", default=None, type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+              help="Settle as if it were this moment (ISO 8601 with offset, or a date meaning its UTC midnight).")
+def loyalty_referrals_settle(domain: str, at: datetime | None) -> None:
+    """Pay the referrals of DOMAIN whose pending period is over (or void them if refunded); the upkeep's step."""
+    from .services.referrals import settle_due
+
+    session = _session()
+    moment = None if at is None else (at if at.tzinfo else at.replace(tzinfo=timezone.utc))
+    paid = settle_due(session, _shop(session, domain), moment)
+    session.commit()
+    click.echo(f"{domain}: {paid} referral(s) paid")
 
 
 @loyalty_cli.command("reconcile")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from loyalty_app.models import Shop, WebhookEvent
 from loyalty_app.program.orders import OrderFacts
-from loyalty_app.services import compliance, customers, orders, payloads, redemptions
+from loyalty_app.services import compliance, customers, orders, payloads, redemptions, referrals
 from loyalty_app.services.inbox import Handler
 from loyalty_app.services.shops import program_settings
 
@@ -22,9 +22,15 @@ def _codes_used(session: Session, shop: Shop, facts: OrderFacts, result: str) ->
     return f"{result}; {used} code(s) used" if used else result
 
 
+def _and(result: str, more: str | None) -> str:
+    return f"{result}; {more}" if more else result
+
+
 def order_paid(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
+    """Earn, mark the codes used, and record the referral the order came through (if any)."""
     facts = payloads.order_facts(payload)
-    return _codes_used(session, shop, facts, orders.record_paid_facts(session, shop, facts))
+    result = _codes_used(session, shop, facts, orders.record_paid_facts(session, shop, facts))
+    return _and(result, referrals.record_order(session, shop, payload))
 
 
 def order_created(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
@@ -46,11 +52,15 @@ def order_updated(session: Session, shop: Shop, payload: Any, event: WebhookEven
 
 
 def refund_created(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    return orders.record_refund(session, shop, payload)
+    """Reverse the refunded points; a refund before the referral paid out voids it."""
+    result = orders.record_refund(session, shop, payload)
+    return _and(result, referrals.order_reversed(session, shop, payloads.refund_facts(payload).order_id))
 
 
 def order_cancelled(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
-    return orders.record_cancellation(session, shop, payload)
+    """Reverse what the order holds; a cancellation before the referral paid out voids it."""
+    result = orders.record_cancellation(session, shop, payload)
+    return _and(result, referrals.order_reversed(session, shop, payloads.order_facts(payload).order_id))
 
 
 def customer_changed(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:

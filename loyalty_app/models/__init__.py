@@ -7,11 +7,13 @@ from .members import LedgerEntry, Member
 from .orders import OrderLine, OrderRecord, OrderRefund
 from .program import Campaign, EarningRule, Reward, Tier
 from .redemptions import Redemption
+from .referrals import FriendCode, OrderFingerprint, Referral, ReferralCode
 from .shops import Shop
 from .store_credit import StoreCreditGrant
 
 __all__ = [
-    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "FlowTrigger", "LedgerEntry", "LedgerImport", "Member", "OrderLine",
-    "OrderRecord", "OrderRefund",
-    "ProgramChange", "Redemption", "Reward", "Shop", "StoreCreditGrant", "Tier", "WebVital", "WebhookEvent", "utcnow",
+    "ApiKey", "Base", "Campaign", "DataRequest", "EarningRule", "FlowTrigger", "FriendCode", "LedgerEntry",
+    "LedgerImport", "Member", "OrderFingerprint", "OrderLine", "OrderRecord", "OrderRefund", "ProgramChange",
+    "Redemption", "Referral", "ReferralCode", "Reward", "Shop", "StoreCreditGrant", "Tier", "WebVital", "WebhookEvent",
+    "utcnow",
 ]

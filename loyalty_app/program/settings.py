@@ -43,6 +43,10 @@ class ProgramSettings:
     cashback_percent: Decimal = Decimal("0")  # cashback mode: percent of the eligible amount paid back
     store_credit_notify: bool = True  # Shopify emails the customer when we issue store credit
     store_credit_expiry_days: int | None = None  # store credit we issue expires after this many days; None: never
+    referral_cap: int = 10  # referrals per referrer within referral_cap_days before new ones are flagged
+    referral_cap_days: int = 30
+    referral_friend_kind: str = "percentage"  # the referred friend's code: fixed_amount | percentage | free_shipping
+    referral_friend_value: Decimal = Decimal("10")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -52,4 +56,5 @@ class ProgramSettings:
         data["expiry_reminder_days"] = list(self.expiry_reminder_days)
         data["point_value"] = None if self.point_value is None else str(self.point_value)
         data["cashback_percent"] = str(self.cashback_percent)
+        data["referral_friend_value"] = str(self.referral_friend_value)
         return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..program.orders import REVERSE_ON
 from ..program.settings import EARN_TRIGGERS, EARNING_MODES, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
@@ -55,6 +55,20 @@ class ProgramSettingsSchema(Schema):
     store_credit_notify = fields.Boolean(load_default=True)
     store_credit_expiry_days = fields.Integer(load_default=None, allow_none=True, strict=True,
                                               validate=validate.Range(min=1, max=3650))
+    # Referrals: a referrer with this many referrals within the period has the next ones flagged for review.
+    referral_cap = fields.Integer(load_default=10, validate=validate.Range(min=1, max=10_000))
+    referral_cap_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    referral_friend_kind = fields.String(load_default="percentage",
+                                         validate=validate.OneOf(("fixed_amount", "percentage", "free_shipping")))
+    referral_friend_value = fields.Decimal(load_default="10", as_string=True, allow_nan=False,
+                                           validate=validate.Range(min=0, max=10**6))
+
+    @validates_schema
+    def _friend_percentage(self, data: dict[str, Any], **_: Any) -> None:
+        """A referred friend's percentage discount is at most 100 % (judged on whole settings, not a partial change)."""
+        if "referral_friend_kind" in data and "referral_friend_value" in data \
+                and data["referral_friend_kind"] == "percentage" and Decimal(str(data["referral_friend_value"])) > 100:
+            raise ValidationError({"referral_friend_value": ["A percentage is at most 100."]})
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> ProgramSettings:

@@ -12,6 +12,7 @@ from ..models import DataRequest, LedgerEntry, OrderRecord, Redemption, Shop, St
 from .members import find_member, tier_name
 from .inbox import Deferred
 from .payloads import PayloadError, parse_id
+from .referrals import forget_referral_data, referral_report
 from .subjects import NOBODY, Subject, subject
 
 
@@ -76,6 +77,7 @@ def data_request(session: Session, shop: Shop, payload: Any) -> str:
                              for c in session.execute(select(StoreCreditGrant).where(
                                  StoreCreditGrant.member_id == member.id).order_by(StoreCreditGrant.id)).scalars()],
         }
+    report["referrals"] = referral_report(session, shop, customer_id, member)
     session.add(DataRequest(shop_id=shop.id, customer_id=customer_id, report=report))
     session.flush()
     return "report ready" if member else "report ready: not a member"
@@ -107,6 +109,7 @@ def redact_customer(session: Session, shop: Shop, payload: Any, event: WebhookEv
     dropped = _drop_bodies(session, shop, customer_id, order_ids, event)
     session.execute(update(OrderRecord).values(email=None).where(
         OrderRecord.shop_id == shop.id, OrderRecord.order_id.in_(sorted(order_ids))))
+    forget_referral_data(session, shop, customer_id, order_ids)
     if member is None:
         return f"not a member; {dropped} webhook bodies dropped"
     member.email = member.first_name = member.last_name = None

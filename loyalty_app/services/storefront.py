@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..models import EarningRule, LedgerEntry, Member, Reward, Shop
 from ..program.tiers import next_tier, qualifying_tier, tier_with_key
 from .members import tier_progress, tier_rules
+from .referrals import referral_url
 from .shops import program_settings
 
 ACTIVITY_ENTRIES = 10
@@ -82,5 +83,5 @@ def member_view(session: Session, shop: Shop, customer_id: int, secret: str) -> 
         "rewards": _rewards(session, shop.id, balance),
         "ways_to_earn": _ways_to_earn(session, shop),
         "activity": activity,
-        "referral_url": f"https://{shop.domain}/?ref={referral_code(secret, shop.id, member.id)}" if member else None,
+        "referral_url": referral_url(session, shop, member, secret) if member else None,
     }

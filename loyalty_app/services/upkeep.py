@@ -11,6 +11,7 @@ from .. import ledger
 from ..models import Shop, WebhookEvent, utcnow
 from .expiry import expire_inactive
 from .members import reevaluate_tiers
+from .referrals import settle_due
 
 
 @dataclass(frozen=True)
@@ -18,13 +19,16 @@ class UpkeepResult:
     matured: int
     expired: int
     tier_changes: int
+    referrals_paid: int = 0
 
 
 def run_daily(session: Session, shop: Shop, now: datetime | None = None) -> UpkeepResult:
-    """Mature pending points first, so they count before expiry and tiers are decided."""
+    """Mature pending points first, so they count before expiry and tiers are decided; referrals pay last."""
     now = now or utcnow()
-    return UpkeepResult(ledger.mature(session, shop.id, now), expire_inactive(session, shop, now),
-                        reevaluate_tiers(session, shop, now))
+    matured = ledger.mature(session, shop.id, now)
+    expired = expire_inactive(session, shop, now)
+    tier_changes = reevaluate_tiers(session, shop, now)
+    return UpkeepResult(matured, expired, tier_changes, settle_due(session, shop, now))
 
 
 SETTLED = ("processed", "ignored", "failed")

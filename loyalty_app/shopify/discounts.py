@@ -33,13 +33,17 @@ def customer_gid(customer_id: int) -> str:
 
 @dataclass(frozen=True)
 class CodeRequest:
-    """Everything Shopify needs to create one reward's code for one customer."""
+    """Everything Shopify needs to create one reward's code for one customer.
+
+    ``customer_id`` None: any buyer may use it (a referred friend's code, made before they have
+    an account); it is still usable once.
+    """
 
     code: str
     title: str
     kind: str  # fixed_amount | percentage | free_shipping
     value: Decimal
-    customer_id: int
+    customer_id: int | None
     starts_at: datetime
     ends_at: datetime | None = None
     minimum_subtotal: Decimal | None = None
@@ -53,7 +57,8 @@ def _common(request: CodeRequest) -> dict[str, Any]:
         "startsAt": request.starts_at.isoformat(),
         "endsAt": request.ends_at.isoformat() if request.ends_at else None,
         # `context`, not the `customerSelection` deprecated since 2026-04.
-        "context": {"customers": {"add": [customer_gid(request.customer_id)]}},
+        "context": {"customers": {"add": [customer_gid(request.customer_id)]}} if request.customer_id is not None
+        else {"all": "ALL"},
         "usageLimit": 1,
         "appliesOncePerCustomer": True,
         "combinesWith": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from functools import cache
 from pathlib import Path
@@ -70,7 +71,28 @@ def app_proxy(path: str):  # type: ignore[no-untyped-def]
     params.append(("signature", proxy_signature(current_app.config["SHOPIFY_API_SECRET"], params)))
     with current_app.test_request_context(f"/proxy/{path}", method=request.method, query_string=params,
                                           data=request.get_data(), content_type=request.content_type):
-        return current_app.full_dispatch_request()
+        response = current_app.full_dispatch_request()
+    if response.mimetype == "application/liquid":
+        lang = request.args.get("lang", "en")
+        response.set_data(_render_liquid(response.get_data(as_text=True), lang if lang in LANGUAGES else "en"))
+        response.mimetype = "text/html"
+    return response
+
+
+_LIQUID_CASE = re.compile(r"\{% case request\.locale\.iso_code %\}(.*)\{% endcase %\}", re.S)
+_LIQUID_BRANCH = re.compile(r"\{% (?:when '(\w+)'|else) %\}")
+
+
+def _render_liquid(body: str, lang: str) -> str:
+    """What Shopify's Liquid makes of our proxy pages, as far as they use it: the language's branch, the routes."""
+    match = _LIQUID_CASE.search(body)
+    if match:
+        parts = _LIQUID_BRANCH.split(match.group(1))[1:]
+        branches = {name or "en": block for name, block in zip(parts[::2], parts[1::2])}
+        body = body[:match.start()] + branches.get(lang, branches["en"]) + body[match.end():]
+    for route in ("routes.all_products_collection_url", "routes.root_url"):
+        body = body.replace("{{ " + route + " }}", "/dev/storefront")
+    return f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>Loyalty</title>{body}</html>'
 
 
 @bp.post("/dev/admin/<shop>/<version>/graphql.json")

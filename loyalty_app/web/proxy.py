@@ -54,7 +54,7 @@ def me():  # type: ignore[no-untyped-def]
     session = db.session()  # type: ignore[misc]
     if g.customer_id is None:
         return jsonify(storefront.guest_view(session, g.shop))
-    return jsonify(storefront.member_view(session, g.shop, g.customer_id, current_app.config["SECRET_KEY"]))
+    return jsonify(shopper.view_for(g.shop, g.customer_id))
 
 
 @bp.post("/redeem")
@@ -78,3 +78,6 @@ def codes():  # type: ignore[no-untyped-def]
     if g.customer_id is None:
         return jsonify(codes=[])
     return jsonify(codes=shopper.codes_for(g.shop, g.customer_id))
+
+
+from . import referral_proxy  # noqa: E402,F401  (the referral landing routes register on bp)

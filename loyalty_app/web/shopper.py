@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import Shop, utcnow
 from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
-from ..services import redemptions, store_credit
+from ..services import redemptions, store_credit, storefront
 from ..services.members import enrol, find_member
 
 _redeem_schema = RedeemSchema()
@@ -73,6 +73,15 @@ def redeem_for(shop: Shop, customer_id: int, payload: Any) -> tuple[dict[str, An
     body = _redemption_schema.dump(redemption)
     body["balance"] = member.balance
     return body, 200 if redemption.state == "active" else 202
+
+
+def view_for(shop: Shop, customer_id: int) -> dict[str, Any]:
+    """The customer's standing as every surface shows it (``storefront.member_view``). Commits: a member's
+    referral code is stored the first time their link is shown, so the link opens once it was seen."""
+    session = db.session()  # type: ignore[misc]
+    view = storefront.member_view(session, shop, customer_id, current_app.config["SECRET_KEY"])
+    session.commit()
+    return view
 
 
 def codes_for(shop: Shop, customer_id: int) -> list[dict[str, Any]]:

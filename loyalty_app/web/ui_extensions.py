@@ -26,7 +26,7 @@ from ..connections import client_for
 from ..extensions import db
 from ..models import Shop
 from ..security import sanitize_shop_domain
-from ..services import order_points, storefront
+from ..services import order_points
 from ..services.members import find_member
 from ..services.shops import get_shop
 from ..shopify.customer_store_credit import store_credit_balances
@@ -144,7 +144,7 @@ def allow_shopify_origins(response: Response) -> Response:
 
 
 def _member_view(shop: Shop, customer_id: int) -> dict[str, Any]:
-    view = storefront.member_view(db.session(), shop, customer_id, current_app.config["SECRET_KEY"])  # type: ignore[misc]
+    view = shopper.view_for(shop, customer_id)
     view["currency"] = view.get("currency") or shop.currency
     view["codes"] = shopper.codes_for(shop, customer_id)
     return view

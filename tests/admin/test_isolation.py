@@ -34,6 +34,7 @@ from loyalty_app.models import (
     Member,
     ProgramChange,
     Redemption,
+    Referral,
     Reward,
     Shop,
     Tier,
@@ -179,13 +180,16 @@ def build_shop_b(app: Flask, session: Session) -> dict[str, Any]:
                          status="failed", attempts=3, error=f"LookupError: {MARK} failure", order_id=B_ORDER,
                          customer_id=B_CUSTOMER, body=json.dumps(order))
     vital = WebVital(shop_id=shop.id, page="admin.home", metric="LCP", value=B_VITAL)
-    session.add_all([change, event, vital])
+    referral = Referral(shop_id=shop.id, referrer_id=member.id, order_id=B_ORDER, friend_customer_id=B_CUSTOMER + 1,
+                        friend_email=f"{MARK}-friend@example.com", via="cart_attribute", status="flagged",
+                        reasons=["same_ip"], due_at=now)
+    session.add_all([change, event, vital, referral])
     session.commit()
     return {
         "tier_id": tier.id, "reward_id": reward.id, "action_id": action.id, "campaign_id": campaign.id,
         "customer_id": B_CUSTOMER, "member_id": member.id, "entry_id": entry.id, "redemption_id": redemption.id,
         "import_id": imported.id, "key_id": key.key.id, "event_id": event.id, "change_id": change.id,
-        "order_id": B_ORDER, "shop_id": shop.id,
+        "order_id": B_ORDER, "shop_id": shop.id, "referral_id": referral.id,
     }
 
 
@@ -341,6 +345,7 @@ def test_shop_b_really_has_the_data_the_tests_look_for(app, session, shop, shop_
     assert MARK.encode() in failed.data
     assert str(B_VITAL).encode() in client.get("/admin/api/vitals", headers=headers).data
     assert f"{MARK} ERP".encode() in client.get("/admin/api/keys", headers=headers).data
+    assert f"{MARK}-friend".encode() in client.get("/admin/api/referrals?status=flagged", headers=headers).data
     assert session.get(Shop, shop_b["shop_id"]).domain == SHOP_B
     assert session.query(LedgerEntry).filter_by(shop_id=shop_b["shop_id"]).count() >= 3
     assert session.get(Member, shop_b["member_id"]).balance > 0

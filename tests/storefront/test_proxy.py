@@ -57,7 +57,9 @@ def test_member_view(client, session, shop, member):
     assert body["next_tier"] == {"name": "Gold", "remaining": "500"}
     assert [(r["cost"], r["affordable"]) for r in body["rewards"]] == [(500, True), (750, True), (1000, True)]
     assert len(body["activity"]) == 10 and body["activity"][0]["kind"] == "adjust"
-    assert body["referral_url"].startswith(f"https://{SHOP_DOMAIN}/?ref=") and "5" not in body["referral_url"][-3:]
+    prefix = f"https://{SHOP_DOMAIN}/apps/loyalty/r/"
+    assert body["referral_url"].startswith(prefix) and str(member.customer_id) not in body["referral_url"][len(prefix):]
+    assert get(client, "me", 5).json["referral_url"] == body["referral_url"]  # stored once, the same on every view
     assert {w["action"] for w in body["ways_to_earn"]} >= {"order", "signup", "birthday"}
 
 

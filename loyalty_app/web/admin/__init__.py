@@ -34,7 +34,8 @@ APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 POLARIS = "https://cdn.shopify.com/shopifycloud/polaris-1.js"  # the stable channel of Polaris 1 (shopify.dev)
 _KEPT_QUERY = ("shop", "host", "embedded", "locale")
 NAV = (("admin.home", "common.nav_home"), ("admin.program", "common.nav_program"),
-       ("admin.members", "common.nav_members"), ("admin.analytics", "common.nav_analytics"),
+       ("admin.members", "common.nav_members"), ("admin.referrals", "common.nav_referrals"),
+       ("admin.analytics", "common.nav_analytics"),
        ("admin.transfer", "common.nav_transfer"), ("admin.activity", "common.nav_activity"))
 
 
@@ -110,4 +111,4 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-from . import activity, analytics, home, members, program, transfer  # noqa: E402,F401  (pages register on bp)
+from . import activity, analytics, home, members, program, referrals, transfer  # noqa: E402,F401  (pages register on bp)
