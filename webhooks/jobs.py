@@ -28,7 +28,7 @@ from loyalty_app import ledger
 from loyalty_app.connections import client_for
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import Shop, utcnow
-from loyalty_app.services import inbox, redemptions, standings, upkeep
+from loyalty_app.services import birthdays, inbox, redemptions, standings, upkeep
 from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.services.reconcile import reconcile
 from loyalty_app.services.shops import active_shops, require_shop
@@ -215,6 +215,21 @@ def daily_upkeep() -> None:
             session.commit()
         dropped = upkeep.drop_old_bodies(session, timedelta(days=app.config["WEBHOOK_BODY_RETENTION_DAYS"]))
     log.info("dropped %d webhook bodies past the retention window", dropped)
+
+
+def credit_birthdays() -> int:
+    """Hourly job: credit today's birthdays in every shop whose day it is (each shop's own time zone).
+
+    Hourly rather than daily so a shop anywhere gets its birthdays soon after its own midnight;
+    every run after the first of the day posts nothing (the credit is keyed per member and year).
+    """
+    posted = 0
+    with _job_session() as (_, session):
+        for shop in active_shops(session):
+            posted += birthdays.credit_birthdays(session, shop)
+            session.commit()
+    log.info("credited %d birthdays", posted)
+    return posted
 
 
 def reconcile_shop(shop_id: int, since: str, until: str) -> dict[str, int]:

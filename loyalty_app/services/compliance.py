@@ -19,7 +19,7 @@ class ShopMismatch(PayloadError):
     """A delivery whose body names another shop than its headers: refused, and kept failed for inspection."""
 
 
-SHOP_FIELDS = {"app/uninstalled": "myshopify_domain", "shop/redact": "shop_domain",
+SHOP_FIELDS = {"app/uninstalled": "myshopify_domain", "shop/update": "myshopify_domain", "shop/redact": "shop_domain",
                "customers/redact": "shop_domain", "customers/data_request": "shop_domain"}
 """Where each destructive topic's body names its shop."""
 
