@@ -8,6 +8,8 @@ from datetime import date
 UNKNOWN_YEAR = 2000
 """The year stored with a birthday given without one: a leap year, so 29 February can be kept."""
 
+BIRTHDAY_PATTERN = r"^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+"""What the APIs document (the day itself is then checked: ``02-30`` matches and is refused)."""
 _MONTH_DAY = re.compile(r"^(?:(\d{4})-)?(\d{2})-(\d{2})$")
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
-from ..program.birthdays import parse_birthday
+from ..program.birthdays import BIRTHDAY_PATTERN, parse_birthday
 from ..program.orders import REVERSE_ON
 from ..program.settings import EARN_TRIGGERS, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
 
@@ -70,7 +70,7 @@ class BirthdayInputSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    birthday = fields.String(required=True, metadata={"pattern": r"^(\d{4}-)?\d{2}-\d{2}$", "example": "05-17"})
+    birthday = fields.String(required=True, metadata={"pattern": BIRTHDAY_PATTERN, "example": "05-17"})
 
     @post_load
     def _parse(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -59,11 +59,11 @@ def credit_birthdays(session: Session, shop: Shop, now: datetime | None = None) 
         return 0
     today = now.astimezone(shop_zone(shop)).date()
     days = celebrated_days(today)
+    born_today = or_(*(and_(extract("month", Member.birthday) == month, extract("day", Member.birthday) == day)
+                       for month, day in days))
     members = session.execute(
         select(Member).where(Member.shop_id == shop.id, Member.redacted_at.is_(None), Member.birthday.is_not(None),
-                             or_(*(and_(extract("month", Member.birthday) == month, extract("day", Member.birthday) == day)
-                                   for month, day in days)))
-        .order_by(Member.id)
+                             born_today).order_by(Member.id)
     ).scalars().all()
     posted = 0
     for member in members:

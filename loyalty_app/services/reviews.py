@@ -27,7 +27,8 @@ ACTION = "product_review"
 
 
 class ReviewRefused(Exception):
-    """Why a review earned nothing: ``action_inactive``, ``review_claimed`` (another customer's) or ``limit_reached``."""
+    """Why a review earned nothing: ``action_inactive``, ``review_claimed`` (credited to another customer)
+    or ``limit_reached``."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

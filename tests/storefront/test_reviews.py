@@ -51,7 +51,7 @@ def test_media_adds_the_rules_photo_bonus(client, session, shop, secret):
     assert send(client, review("r-1", has_media=True), secret).json["points"] == 40
     assert send(client, review("r-2", has_media=False), secret).json["points"] == 25
     entry = review_entries(session)[0]
-    assert entry.detail["photo_bonus"] == 15 and entry.detail["rule_points"] == 25 and entry.detail["review_id"] == "r-1"
+    assert (entry.detail["photo_bonus"], entry.detail["rule_points"], entry.detail["review_id"]) == (15, 25, "r-1")
 
 
 def test_a_member_over_the_limit_gets_409_and_nothing(client, session, shop, secret):
