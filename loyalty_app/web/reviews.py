@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from ..extensions import db
+from ..models import Shop
 from ..rate_limits import review_allowed
 from ..schemas.reviews import ReviewSchema
 from ..services import reviews
@@ -29,6 +30,12 @@ SIGNATURE_HEADER = "X-Loyalty-Hmac-Sha256"
 
 
 _schema = ReviewSchema()
+
+
+def endpoint_info(shop: Shop, secret: str) -> dict[str, str]:
+    """What a review app is configured with: this shop's URL, the signature header and the secret."""
+    return {"endpoint": f"{current_app.config['APP_URL'].rstrip('/')}/hooks/reviews/{shop.domain}",
+            "header": SIGNATURE_HEADER, "secret": secret}
 
 
 def _error(reason: str, message: str, status: int):  # type: ignore[no-untyped-def]

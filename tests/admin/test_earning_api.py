@@ -80,3 +80,33 @@ def test_follow_urls_and_photo_bonus_are_rule_settings(admin_api, session, shop)
 def test_bad_action_settings_are_a_422(admin_api, session, shop, action, settings):
     response = admin_api.put(f"/actions/{_rule_id(session, action)}", json={"settings": settings})
     assert response.status_code == 422, response.json
+
+
+def _page(client, token, path, **query):
+    response = client.get(path, query_string={"shop": SHOP_DOMAIN, "host": "abc", "id_token": token, **query})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_program_page_shows_the_review_secret_and_the_rule_settings(app, client, session, shop, staff_token):
+    html = _page(client, staff_token(), "/admin/program")
+    session.expire_all()
+    secret = reviews.review_secret(shop, app.extensions["token_box"])
+    assert 'id="reviews"' in html and f"<code data-review-secret-value>{secret}</code>" in html
+    assert f"/hooks/reviews/{SHOP_DOMAIN}</code>" in html
+    assert 'data-api="POST /admin/api/review-secret/rotate"' in html
+    assert 'name="settings.follow_urls"' in html and 'name="settings.photo_bonus"' in html
+    assert _page(client, staff_token(), "/admin/program").count(secret) == 1  # the same secret on the next view
+
+
+def test_the_program_page_speaks_the_merchants_language(client, shop, staff_token):
+    html = _page(client, staff_token(), "/admin/program", locale="nb-NO")
+    assert "Produktanmeldelser" in html and "Bytt hemmelighet" in html
+
+
+def test_the_member_page_has_the_birthday_form(client, session, shop, staff_token, member):
+    birthdays.set_by_shopper(session, shop, 5, date(2000, 2, 29))
+    session.commit()
+    html = _page(client, staff_token(), "/admin/members/5")
+    assert 'data-api="PUT /admin/api/members/5/birthday"' in html and 'value="02-29"' in html
+    assert "Birthday (MM-DD)" in html

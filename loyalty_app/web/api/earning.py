@@ -6,12 +6,12 @@ from typing import Any
 from flask import abort, current_app
 
 from ...extensions import db
-from ...models import Member, Shop
+from ...models import Member
 from ...program.birthdays import month_day
 from ...schemas.earning import MemberBirthdayInputSchema, MemberBirthdaySchema, ReviewSecretSchema
 from ...services import birthdays, member_admin, reviews
 from ..admin_auth import current_shop
-from ..reviews import SIGNATURE_HEADER
+from ..reviews import endpoint_info
 from . import route
 
 
@@ -34,11 +34,6 @@ def set_member_birthday(customer_id: int, data: dict[str, Any]) -> Any:
     return _birthday(member)
 
 
-def _secret(shop: Shop, secret: str) -> dict[str, str]:
-    return {"endpoint": f"{current_app.config['APP_URL'].rstrip('/')}/hooks/reviews/{shop.domain}",
-            "header": SIGNATURE_HEADER, "secret": secret}
-
-
 @route("/review-secret", "GET", summary="The review endpoint, its signature header and the shop's secret",
        response=ReviewSecretSchema, staff_only=True)
 def get_review_secret() -> Any:
@@ -46,7 +41,7 @@ def get_review_secret() -> Any:
     shop = current_shop()
     secret = reviews.review_secret(shop, current_app.extensions["token_box"])
     db.session.commit()  # type: ignore[union-attr]
-    return _secret(shop, secret)
+    return endpoint_info(shop, secret)
 
 
 @route("/review-secret/rotate", "POST", summary="Replace the review secret; the old one stops working at once",
@@ -56,4 +51,4 @@ def rotate_review_secret() -> Any:
     shop = current_shop()
     secret = reviews.rotate_secret(shop, current_app.extensions["token_box"])
     db.session.commit()  # type: ignore[union-attr]
-    return _secret(shop, secret)
+    return endpoint_info(shop, secret)
