@@ -22,7 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('shops', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('timezone', sa.String(length=64), server_default='UTC', nullable=False))
+        batch_op.add_column(sa.Column('timezone', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('review_secret_encrypted', sa.Text(), nullable=True))
     with op.batch_alter_table('earning_rules', schema=None) as batch_op:
         batch_op.add_column(sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
