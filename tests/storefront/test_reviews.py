@@ -1,6 +1,7 @@
 """``POST /hooks/reviews/<shop>``: signed by the shop's review secret, replay-safe, within the rule's limit."""
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -160,10 +161,15 @@ def test_the_endpoint_is_rate_limited_per_shop(app, client, session, shop, secre
     assert answers == [200, 200, 200, 429]
 
 
-def test_the_readme_curl_signature_matches(client, session, shop, secret):
-    """The README signs with ``openssl dgst -sha256 -hmac``: the endpoint accepts exactly that digest."""
-    raw = json.dumps(review("r-openssl")).encode()
-    digest = subprocess.run(["openssl", "dgst", "-sha256", "-hmac", secret], input=raw, capture_output=True,
-                            check=True).stdout.decode().split()[-1]
-    assert digest == reviews.signature(secret, raw)
-    assert send(client, raw, secret, signature=digest).status_code == 200
+def test_the_readmes_curl_example_signs_as_the_endpoint_verifies(client, session, shop, secret):
+    """Run the README's own BODY= and SIG= lines (openssl) and send what they make: it is credited."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith(("BODY=", "SIG="))]
+    assert len(lines) == 2 and "openssl dgst -sha256 -hmac" in lines[1]
+    script = "\n".join(lines + ['printf "%s\\n%s" "$BODY" "$SIG"'])
+    out = subprocess.run(["bash", "-c", script], env={"REVIEW_SECRET": secret, "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout
+    body, digest = out.split("\n")
+    assert digest == reviews.signature(secret, body.encode())
+    response = send(client, body.encode(), secret, signature=digest)
+    assert response.status_code == 200 and response.json["points"] == 25 and not response.json["replayed"]
