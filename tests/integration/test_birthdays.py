@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from loyalty_app.models import EarningRule, LedgerEntry
+from loyalty_app.models import EarningRule, LedgerEntry, Member
 from loyalty_app.program.birthdays import celebrated_days, month_day, parse_birthday
 from loyalty_app.services import birthdays
 from loyalty_app.services.members import enrol
@@ -147,3 +147,15 @@ def test_shop_update_sets_the_time_zone_and_ignores_an_unknown_one(shop):
     assert update_from_shopify(shop, {"iana_timezone": None}) == "no iana_timezone"
     assert update_from_shopify(shop, []) == "no iana_timezone"
     assert shop.timezone == "Pacific/Auckland"
+
+
+def test_redacting_a_customer_forgets_the_birthday_and_who_set_it(deliver, session, shop):
+    from tests.helpers import payload
+    body = payload("compliance/customers_redact.json")
+    birthdays.set_by_shopper(session, shop, body["customer"]["id"], date(2000, 5, 17))
+    session.commit()
+    assert deliver("customers/redact", body).status_code == 200
+    session.expire_all()
+    member = session.query(Member).one()
+    assert (member.redacted_at is not None, member.birthday, member.birthday_set_by, member.birthday_set_at) == (
+        True, None, None, None)
