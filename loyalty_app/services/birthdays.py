@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import and_, extract, or_, select
+from sqlalchemy import String, and_, cast, exists, extract, literal, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Member, Shop, utcnow
+from ..models import LedgerEntry, Member, Shop, utcnow
 from ..program.birthdays import celebrated_days
 from .actions import award_action, find_rule, shop_zone
 from .members import enrol
@@ -61,9 +61,13 @@ def credit_birthdays(session: Session, shop: Shop, now: datetime | None = None) 
     days = celebrated_days(today)
     born_today = or_(*(and_(extract("month", Member.birthday) == month, extract("day", Member.birthday) == day)
                        for month, day in days))
+    # Those already paid this year are left out in SQL (one unique-index probe each), so the day's other runs
+    # cost one scan of the shop's members, not a transaction per member.
+    key = literal("action:birthday:") + cast(Member.id, String) + literal(f":{today.year}")
+    paid = exists().where(LedgerEntry.shop_id == shop.id, LedgerEntry.idempotency_key == key)
     members = session.execute(
         select(Member).where(Member.shop_id == shop.id, Member.redacted_at.is_(None), Member.birthday.is_not(None),
-                             born_today).order_by(Member.id)
+                             born_today, ~paid).order_by(Member.id)
     ).scalars().all()
     posted = 0
     for member in members:
