@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import String, and_, cast, exists, extract, literal, or_, select
 from sqlalchemy.orm import Session
 
+from .. import ledger
 from ..models import LedgerEntry, Member, Shop, utcnow
 from ..program.birthdays import celebrated_days
 from .actions import award_action, find_rule, shop_zone
@@ -71,6 +72,7 @@ def credit_birthdays(session: Session, shop: Shop, now: datetime | None = None) 
     ).scalars().all()
     posted = 0
     for member in members:
+        member = ledger.lock_member(session, member.id)  # so ``before`` is not another worker's stale read
         before = member.lifetime
         entry = award_action(session, shop, member, "birthday", reference=str(today.year), now=now,
                              detail={"birthday": member.birthday.strftime("%m-%d"), "celebrated_on": today.isoformat()})

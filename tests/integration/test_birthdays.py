@@ -159,3 +159,48 @@ def test_redacting_a_customer_forgets_the_birthday_and_who_set_it(deliver, sessi
     member = session.query(Member).one()
     assert (member.redacted_at is not None, member.birthday, member.birthday_set_by, member.birthday_set_at) == (
         True, None, None, None)
+
+
+@pytest.mark.integration
+def test_two_workers_running_the_job_at_once_pay_each_birthday_once(pg_app):
+    """Two clock processes (or a retried job) crediting the same day side by side on PostgreSQL."""
+    import threading
+
+    from loyalty_app.extensions import db
+    from loyalty_app.services.shops import install_shop
+
+    with pg_app.app_context():
+        session = db.new_session()
+        shop = install_shop(session, "race.myshopify.com", "t", pg_app.extensions["token_box"])
+        for customer_id in range(1, 21):
+            member, _ = enrol(session, shop, customer_id)
+            birthdays.set_by_merchant(session, member, date(2000, 5, 17))
+        session.commit()
+        shop_id = shop.id
+        session.close()
+    barrier, posted, errors = threading.Barrier(4), [], []
+
+    def worker() -> None:
+        session = pg_app.extensions["db"].new_session()
+        try:
+            from loyalty_app.models import Shop
+            shop = session.get(Shop, shop_id)
+            barrier.wait()
+            posted.append(birthdays.credit_birthdays(session, shop, utc(2027, 5, 17, 12)))
+            session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sum(posted) == 20
+    with pg_app.app_context():
+        session = db.new_session()
+        assert session.query(LedgerEntry).filter_by(shop_id=shop_id, source="action:birthday").count() == 20
+        assert {m.balance for m in session.query(Member).filter_by(shop_id=shop_id)} == {200}
+        session.close()
