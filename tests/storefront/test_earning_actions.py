@@ -170,3 +170,15 @@ def test_newsletter_is_credited_once_when_consent_arrives_by_webhook(client, del
     deliver("customers/update", customer)
     session.expire_all()
     assert len(action_entries(session, "newsletter")) == 1
+
+
+def test_a_shop_without_a_newsletter_rule_pays_nothing_for_consent(client, deliver, session, shop, fake):
+    session.query(EarningRule).filter_by(action="newsletter").update({"active": False})
+    session.commit()
+    customer = simple_customer(state="disabled", id=5)
+    customer["email_marketing_consent"] = {**customer["email_marketing_consent"], "state": "subscribed"}
+    assert deliver("customers/update", customer).status_code == 200
+    response = post(client, "actions/newsletter", 5, {"idempotency_key": "click-0001"})
+    assert (response.status_code, response.json["error"]) == (404, "unknown_action")
+    session.expire_all()
+    assert action_entries(session, "newsletter") == [] and fake.requests == []
