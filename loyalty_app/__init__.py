@@ -33,7 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webhooks import receiver
 
     from . import cli
-    from .web import admin, api, auth, flow, health, proxy, ui_extensions
+    from .web import admin, api, auth, flow, health, proxy, reviews, ui_extensions
     from .web.converters import IdConverter
 
     app.url_map.converters["id"] = IdConverter
@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(proxy.bp)
     app.register_blueprint(ui_extensions.bp)
     app.register_blueprint(flow.bp)
+    app.register_blueprint(reviews.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     if app.config["LOYALTY_ENV"] == "development":

@@ -147,6 +147,12 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str | Pat
         "PROXY_MAX_AGE_SECONDS": _int(env, "PROXY_MAX_AGE_SECONDS", 300),
         # Per shopper, on redemptions (each costs a Shopify call): the `limits` notation.
         "REDEEM_RATE_LIMIT": _str(env, "REDEEM_RATE_LIMIT", "5 per minute; 30 per day"),
+        # Per shopper, on one-click earning actions (a newsletter click asks Shopify for consent).
+        "CLICK_RATE_LIMIT": _str(env, "CLICK_RATE_LIMIT", "10 per minute; 100 per day"),
+        # Per shop, on the signed review endpoint: a review app's backfill fits; a leaked secret's flood does not.
+        "REVIEW_RATE_LIMIT": _str(env, "REVIEW_RATE_LIMIT", "120 per minute; 5000 per day"),
+        # A review call is a few dozen bytes of JSON; anything larger is refused before it is read.
+        "REVIEW_MAX_BYTES": _int(env, "REVIEW_MAX_BYTES", 4096),
         # Shopify's webhook bodies are far below this; a larger one is refused before it is read.
         "WEBHOOK_MAX_BYTES": _int(env, "WEBHOOK_MAX_BYTES", 5 * 1024 * 1024),
     }

@@ -13,7 +13,7 @@ from loyalty_app.models import Shop, WebhookEvent
 from loyalty_app.program.orders import OrderFacts
 from loyalty_app.services import compliance, customers, orders, payloads, redemptions, referrals
 from loyalty_app.services.inbox import Handler
-from loyalty_app.services.shops import program_settings
+from loyalty_app.services.shops import program_settings, update_from_shopify
 
 
 def _codes_used(session: Session, shop: Shop, facts: OrderFacts, result: str) -> str:
@@ -68,6 +68,12 @@ def customer_changed(session: Session, shop: Shop, payload: Any, event: WebhookE
     return customers.sync_customer(session, shop, payload, event.topic)
 
 
+def shop_updated(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
+    """shop/update: the shop's time zone, which decides the day birthdays are credited."""
+    compliance.require_same_shop(shop, event.topic, payload)
+    return update_from_shopify(shop, payload)
+
+
 def app_uninstalled(session: Session, shop: Shop, payload: Any, event: WebhookEvent) -> str:
     compliance.require_same_shop(shop, event.topic, payload)
     return compliance.uninstall(session, shop)
@@ -97,6 +103,7 @@ HANDLERS: dict[str, Handler] = {
     "customers/create": customer_changed,
     "customers/update": customer_changed,
     "customers/enable": customer_changed,
+    "shop/update": shop_updated,
     "app/uninstalled": app_uninstalled,
     "customers/data_request": customer_data_request,
     "customers/redact": customer_redact,

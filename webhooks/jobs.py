@@ -29,12 +29,14 @@ from loyalty_app import ledger
 from loyalty_app.connections import client_for
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import Shop, utcnow
-from loyalty_app.services import flow, inbox, redemptions, standings, store_credit, upkeep
+from loyalty_app.services import birthdays, flow, inbox, redemptions, standings, store_credit, upkeep
 from loyalty_app.services.connection import ReauthRequired
 from loyalty_app.services.reconcile import reconcile
-from loyalty_app.services.shops import active_shops, require_shop
+from loyalty_app.services.shops import active_shops, require_shop, update_from_shopify
 from loyalty_app.shopify.client import AdminClient
 from loyalty_app.shopify.flow import send_trigger
+from loyalty_app.shopify.errors import ShopifyError
+from loyalty_app.shopify.shop import shop_timezone
 
 from .handlers import HANDLERS
 
@@ -252,6 +254,34 @@ def daily_upkeep() -> None:
             session.commit()
         dropped = upkeep.drop_old_bodies(session, timedelta(days=app.config["WEBHOOK_BODY_RETENTION_DAYS"]))
     log.info("dropped %d webhook bodies past the retention window", dropped)
+
+
+def _learn_timezone(app: Flask, session: Session, shop: Shop) -> None:
+    """Ask Shopify once for a shop's time zone (``shop/update`` keeps it after); on failure, UTC this time."""
+    try:
+        zone = shop_timezone(client_for(app, session, shop))
+    except ShopifyError:
+        log.warning("could not read the time zone of shop %s; using UTC for now", shop.id, exc_info=True)
+        return
+    log.info("shop %s: %s", shop.id, update_from_shopify(shop, {"iana_timezone": zone}))
+    session.commit()
+
+
+def credit_birthdays() -> int:
+    """Hourly job: credit today's birthdays in every shop whose day it is (each shop's own time zone).
+
+    Hourly rather than daily so a shop anywhere gets its birthdays soon after its own midnight;
+    every run after the first of the day posts nothing (the credit is keyed per member and year).
+    """
+    posted = 0
+    with _job_session() as (app, session):
+        for shop in active_shops(session):
+            if shop.timezone is None and not shop.needs_reauth:
+                _learn_timezone(app, session, shop)
+            posted += birthdays.credit_birthdays(session, shop)
+            session.commit()
+    log.info("credited %d birthdays", posted)
+    return posted
 
 
 def reconcile_shop(shop_id: int, since: str, until: str) -> dict[str, int]:

@@ -31,6 +31,8 @@ class Member(Base):
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
     birthday: Mapped[date | None] = mapped_column(Date)
+    birthday_set_by: Mapped[str | None] = mapped_column(String(20))  # shopper | merchant | shopify
+    birthday_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     balance: Mapped[int] = mapped_column(Integer, default=0)
     pending: Mapped[int] = mapped_column(Integer, default=0)
     lifetime: Mapped[int] = mapped_column(Integer, default=0)

@@ -53,6 +53,8 @@ class EarningRule(Base):
     limit_count: Mapped[int] = mapped_column(Integer, default=1)
     period_days: Mapped[int] = mapped_column(Integer, default=365)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    """Per-action options: ``follow_urls`` (social_follow), ``photo_bonus`` (product_review)."""
 
 
 class Campaign(Base):

@@ -26,6 +26,11 @@ class Shop(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     program_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """Bumped by every change of settings, tiers, rules or campaigns; each ledger entry records it."""
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """The shop's IANA time zone (Shopify's ``iana_timezone``; None until known, read as UTC): its calendar
+    days and years (birthdays, yearly limits). ``shop/update`` keeps it; the birthday job asks once if unknown."""
+    review_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    """The key review apps sign ``/hooks/reviews`` with, sealed like the tokens (made on first need)."""
 
     @property
     def active(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from ..program.birthdays import BIRTHDAY_PATTERN, parse_birthday
 from ..program.orders import REVERSE_ON
 from ..program.settings import EARN_TRIGGERS, EARNING_MODES, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS, ProgramSettings
 
@@ -93,6 +94,32 @@ class RedeemSchema(Schema):
         unknown = EXCLUDE
 
     reward_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**63 - 1))
+    idempotency_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,100}$"))
+
+
+class BirthdayInputSchema(Schema):
+    """``POST /proxy/birthday`` and the admin's ``PUT …/birthday``: ``MM-DD`` (a year before it is ignored)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    birthday = fields.String(required=True, metadata={"pattern": BIRTHDAY_PATTERN, "example": "05-17"})
+
+    @post_load
+    def _parse(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        try:
+            data["birthday"] = parse_birthday(data["birthday"])
+        except ValueError as exc:
+            raise ValidationError({"birthday": [f"{exc}; it must be a real date (MM-DD)"]}) from exc
+        return data
+
+
+class ActionClickSchema(Schema):
+    """``POST /proxy/actions/<action>``: the widget's key for this click (replays share it)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     idempotency_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,100}$"))
 
 

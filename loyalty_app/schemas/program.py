@@ -226,6 +226,20 @@ class RewardChangesSchema(Changes, RewardSchema):
 
 # Ways to earn
 
+class ActionSettingsSchema(Input):
+    """An action's own options: the profiles a follow opens, a review's bonus for photos or video."""
+
+    follow_urls = fields.List(fields.Url(schemes={"https"}, validate=validate.Length(max=500)),
+                              validate=validate.Length(max=5),
+                              metadata={"description": "social_follow: the https profile pages the widget opens."})
+    photo_bonus = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_POINTS),
+                                 metadata={"description": "product_review: points added when the review has media."})
+
+
+ACTION_SETTINGS = {"follow_urls": "social_follow", "photo_bonus": "product_review"}
+"""Which action each setting belongs to."""
+
+
 class ActionSchema(Input):
     """A way to earn besides orders (an earning rule): points for an action, within a limit."""
 
@@ -236,6 +250,15 @@ class ActionSchema(Input):
     limit_count = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1000))
     period_days = fields.Integer(strict=True, load_default=365, validate=validate.Range(min=1, max=3650))
     active = fields.Boolean(load_default=True)
+    settings = fields.Nested(ActionSettingsSchema, load_default=dict)
+
+    @validates_schema
+    def _settings_fit_action(self, data: dict[str, Any], partial: Any = None, **_: Any) -> None:
+        if partial or "action" not in data:
+            return
+        wrong = sorted(key for key in data.get("settings") or {} if ACTION_SETTINGS[key] != data["action"])
+        if wrong:
+            raise ValidationError(f"{', '.join(wrong)} belongs to another action.", "settings")
 
 
 class ActionChangesSchema(Changes, ActionSchema):

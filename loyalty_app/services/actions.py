@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,22 +17,40 @@ class ActionError(ValueError):
     """The action cannot be awarded as asked (unknown, inactive, or missing its reference)."""
 
 
-def award_action(session: Session, shop: Shop, member: Member, action: str, *,
-                 reference: str | None = None, now: datetime | None = None) -> LedgerEntry | None:
-    """Post an action's points; None when the member has reached the action's limit.
+def shop_zone(shop: Shop) -> ZoneInfo:
+    """The shop's time zone, UTC when it has none we know."""
+    try:
+        return ZoneInfo(shop.timezone or "UTC")
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo("UTC")
 
-    ``reference`` names the occurrence (a review id, a referred order): the same reference
-    never earns twice. Limits of one a year or once ever need none.
-    """
-    now = now or utcnow()
-    rule = session.execute(
+
+def find_rule(session: Session, shop: Shop, action: str) -> EarningRule | None:
+    """The shop's active rule for ``action``, if it runs one."""
+    return session.execute(
         select(EarningRule).where(EarningRule.shop_id == shop.id, EarningRule.action == action,
                                   EarningRule.active.is_(True))
     ).scalar_one_or_none()
+
+
+def award_action(session: Session, shop: Shop, member: Member, action: str, *,
+                 reference: str | None = None, now: datetime | None = None, extra_points: int = 0,
+                 detail: dict[str, object] | None = None) -> LedgerEntry | None:
+    """Post an action's points; None when the member has reached the action's limit.
+
+    ``reference`` names the occurrence (a review id, a referred order): the same reference
+    never earns twice. Limits of one a year or once ever need none. A calendar year is the
+    shop's (its time zone): a birthday credited just after midnight on 1 January in Auckland
+    is already that shop's new year. ``extra_points`` (a review's photo bonus) is added to the
+    rule's points in the same entry, with ``detail`` saying why. The caller commits.
+    """
+    now = now or utcnow()
+    zone = shop_zone(shop)
+    rule = find_rule(session, shop, action)
     if rule is None:
         raise ActionError(f"the shop has no active rule for {action!r}")
     limit = ActionLimit(rule.limit_kind, rule.limit_count, rule.period_days)
-    suffix = reference or action_bucket(limit, now)
+    suffix = reference or action_bucket(limit, now.astimezone(zone))
     if suffix is None:
         raise ActionError(f"{action!r} can earn more than once a year: give a reference")
     key = f"action:{action}:{member.id}:{suffix}"
@@ -44,9 +63,10 @@ def award_action(session: Session, shop: Shop, member: Member, action: str, *,
         select(LedgerEntry.created_at).where(LedgerEntry.member_id == member.id, LedgerEntry.kind == "action",
                                              LedgerEntry.source == f"action:{action}")
     ).scalars().all()
-    if not action_allowed(limit, list(claims), now):
+    if not action_allowed(limit, [claim.astimezone(zone) for claim in claims], now.astimezone(zone)):
         return None
-    entry = ledger.post(session, member.id, amount=rule.points, kind="action", key=key, source=f"action:{action}",
-                        now=now)
+    entry = ledger.post(session, member.id, amount=rule.points + extra_points, kind="action", key=key,
+                        source=f"action:{action}", now=now,
+                        detail={"rule_points": rule.points, **(detail or {})} if extra_points or detail else None)
     update_tier(session, shop, member, now, trigger=entry)
     return entry

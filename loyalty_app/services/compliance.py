@@ -20,7 +20,7 @@ class ShopMismatch(PayloadError):
     """A delivery whose body names another shop than its headers: refused, and kept failed for inspection."""
 
 
-SHOP_FIELDS = {"app/uninstalled": "myshopify_domain", "shop/redact": "shop_domain",
+SHOP_FIELDS = {"app/uninstalled": "myshopify_domain", "shop/update": "myshopify_domain", "shop/redact": "shop_domain",
                "customers/redact": "shop_domain", "customers/data_request": "shop_domain"}
 """Where each destructive topic's body names its shop."""
 
@@ -113,7 +113,7 @@ def redact_customer(session: Session, shop: Shop, payload: Any, event: WebhookEv
     if member is None:
         return f"not a member; {dropped} webhook bodies dropped"
     member.email = member.first_name = member.last_name = None
-    member.birthday = None
+    member.birthday = member.birthday_set_by = member.birthday_set_at = None
     member.customer_id = -member.id  # no longer points at the person; stays unique within the shop
     member.redacted_at = now or utcnow()
     session.execute(delete(DataRequest).where(DataRequest.shop_id == shop.id,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..models import EarningRule, Shop, utcnow
 from ..program.actions import signup_earned
 from .actions import award_action
+from .engagement import credit_newsletter
 from .members import enrol
 from .orders import credit_guest_orders
 from .payloads import customer_fields, parse_email
@@ -29,6 +30,7 @@ class CustomerFacts:
     birthday: date | None
     state: str | None  # the classic account state: disabled, invited, enabled or declined
     created_at: datetime | None
+    email_subscribed: bool = False  # Shopify's email_marketing_consent.state is "subscribed"
 
 
 def _birthday(payload: dict[str, Any], source: str, metafield: str) -> date | None:
@@ -55,8 +57,10 @@ def _birthday(payload: dict[str, Any], source: str, metafield: str) -> date | No
 def customer_facts(payload: Any, birthday_source: str, birthday_metafield: str) -> CustomerFacts:
     """Read a customer webhook body (validated by ``payloads.CustomerSchema``)."""
     data = customer_fields(payload)
+    consent = data["email_marketing_consent"] or {}
     return CustomerFacts(data["id"], parse_email(data["email"]), data["first_name"], data["last_name"],
-                         _birthday(data, birthday_source, birthday_metafield), data["state"], data["created_at"])
+                         _birthday(data, birthday_source, birthday_metafield), data["state"], data["created_at"],
+                         consent.get("state") == "subscribed")
 
 
 def _signup_active(session: Session, shop: Shop) -> bool:
@@ -69,7 +73,8 @@ def sync_customer(session: Session, shop: Shop, payload: Any, topic: str, now: d
     """Enrol or update a member from a customer webhook; credit any guest orders of theirs.
 
     The signup bonus is paid once, when the event is the customer getting an account
-    (``program.actions.signup_earned``). The caller commits.
+    (``program.actions.signup_earned``). The newsletter action is paid once Shopify's
+    ``email_marketing_consent.state`` says "subscribed" (``engagement.credit_newsletter``). The caller commits.
     """
     now = now or utcnow()
     settings = program_settings(shop)
@@ -82,6 +87,11 @@ def sync_customer(session: Session, shop: Shop, payload: Any, topic: str, now: d
         award_action(session, shop, member, "signup", now=now)
         if member.lifetime != lifetime:  # a replay, or a second way of saying it, posts nothing
             notes.append("signup bonus")
+    if facts.email_subscribed:
+        lifetime = member.lifetime
+        credit_newsletter(session, shop, member, now)
+        if member.lifetime != lifetime:
+            notes.append("newsletter")
     guest_points = credit_guest_orders(session, shop, member, now)
     if guest_points:
         notes.append(f"guest orders {guest_points}")

@@ -279,6 +279,7 @@ class CustomerSchema(_Base):
     created_at = fields.AwareDateTime(load_default=None, allow_none=True)
     tags = fields.Raw(load_default=None, allow_none=True)
     metafields = fields.List(fields.Dict(), load_default=list, allow_none=True)
+    email_marketing_consent = fields.Dict(load_default=None, allow_none=True)  # {"state": "subscribed", …}
 
 
 _order_schema = OrderSchema()

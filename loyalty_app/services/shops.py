@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -71,6 +72,22 @@ def bump_program_version(shop: Shop) -> int:
     """
     shop.program_version = (shop.program_version or 1) + 1
     return shop.program_version
+
+
+def update_from_shopify(shop: Shop, payload: Any) -> str:
+    """Take what the app keeps of the shop resource (``shop/update``): its IANA time zone.
+
+    An unknown zone name is ignored (the shop keeps the zone it had), never a failed webhook.
+    """
+    zone = payload.get("iana_timezone") if isinstance(payload, dict) else None
+    if not isinstance(zone, str) or not zone or len(zone) > 64:
+        return "no iana_timezone"
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return f"unknown time zone {zone[:64]!r} ignored"
+    shop.timezone = zone
+    return f"time zone {zone}"
 
 
 def install_shop(

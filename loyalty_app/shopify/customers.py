@@ -54,3 +54,14 @@ def set_tier_tag(client: AdminClient, customer_id: int, tier: str | None, all_ti
         client.mutate("TagsRemove", "tagsRemove", {"id": owner, "tags": stale})
     if tier:
         client.mutate("TagsAdd", "tagsAdd", {"id": owner, "tags": [TIER_TAG_PREFIX + tier]})
+
+
+def email_marketing_subscribed(client: AdminClient, customer_id: int) -> bool:
+    """Whether Shopify records the customer's consent to email marketing (``marketingState`` SUBSCRIBED).
+
+    Shopify's own record, never the shopper's click: the newsletter action pays only for it. An
+    unknown customer, or one without an email address, has not consented.
+    """
+    data = client.execute("CustomerEmailMarketing", {"id": customer_gid(customer_id)})
+    address = (data.get("customer") or {}).get("defaultEmailAddress") or {}
+    return address.get("marketingState") == "SUBSCRIBED"

@@ -80,4 +80,4 @@ def codes():  # type: ignore[no-untyped-def]
     return jsonify(codes=shopper.codes_for(g.shop, g.customer_id))
 
 
-from . import referral_proxy  # noqa: E402,F401  (the referral landing routes register on bp)
+from . import earning_proxy, referral_proxy  # noqa: E402,F401  (their routes register on bp)

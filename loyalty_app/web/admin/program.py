@@ -2,14 +2,16 @@
 settings and the history of changes, rendered with their data; every form posts to ``/admin/api``."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
 from ...extensions import db
 from ...program.actions import ACTIONS, LIMITS
 from ...program.orders import REVERSE_ON
 from ...program.settings import EARN_TRIGGERS, EARNING_MODES, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS
 from ...schemas.program import REWARD_KINDS, TierSchema
+from ...services import reviews
 from ...services.program_admin import changed_fields, program_page
+from ..reviews import endpoint_info
 from ..admin_auth import current_shop
 from . import bp, page
 from .i18n import catalog
@@ -20,10 +22,14 @@ from .i18n import catalog
 def program():  # type: ignore[no-untyped-def]
     """The whole program on one page; ``?cursor=`` pages back through the history."""
     cursor = request.args.get("cursor", "")
-    data = program_page(db.session(), current_shop(), int(cursor) if cursor.isdigit() and len(cursor) < 19  # type: ignore[misc]
+    shop = current_shop()
+    secret = reviews.review_secret(shop, current_app.extensions["token_box"])  # made on first view
+    db.session.commit()  # type: ignore[union-attr]
+    review = endpoint_info(shop, secret)
+    data = program_page(db.session(), shop, int(cursor) if cursor.isdigit() and len(cursor) < 19  # type: ignore[misc]
                         else None)
     return render_template("admin/program.html", program=data, changed_fields=changed_fields, known_strings=catalog("en"),
-                           tiers_json=TierSchema(many=True).dump(data.tiers),
+                           review=review, tiers_json=TierSchema(many=True).dump(data.tiers),
                            choices={"rounding": ROUNDING_MODES, "earn_on": EARN_TRIGGERS, "reverse_on": REVERSE_ON,
                                     "tier_basis": TIER_BASES, "tier_window": TIER_WINDOWS, "kind": REWARD_KINDS,
                                     "action": ACTIONS, "limit_kind": LIMITS,

@@ -150,4 +150,4 @@ def _http_error(exc: HTTPException) -> Any:
     return response
 
 
-from . import activity, analytics, keys, members, openapi, program, referrals, transfer, vitals  # noqa: E402,F401  (routes register on bp)
+from . import activity, analytics, earning, keys, members, openapi, program, referrals, transfer, vitals  # noqa: E402,F401  (routes register on bp)

@@ -129,7 +129,13 @@
     form.querySelectorAll("[name]").forEach(function (field) {
       if (field.closest("form") !== form || field.tagName === "S-OPTION" || field.tagName === "OPTION") return;
       if (field.type === "checkbox" && field.getAttribute("data-type") !== "boolean" && !field.checked) return;
-      payload[field.name || field.getAttribute("name")] = fieldValue(field);
+      var name = field.name || field.getAttribute("name"), dot = name.indexOf(".");
+      if (dot > 0) {  // "settings.photo_bonus" is {"settings": {"photo_bonus": …}}
+        var group = name.slice(0, dot);
+        (payload[group] = payload[group] || {})[name.slice(dot + 1)] = fieldValue(field);
+      } else {
+        payload[name] = fieldValue(field);
+      }
     });
     return payload;
   }
