@@ -1,0 +1,88 @@
+"""Jobs that change points or tiers outside the inbox schedule the standings sync of what they committed.
+
+Daily upkeep (matured, expired, re-ranked), reconciliation and settled or expired codes change the
+balance or tier a customer metafield mirrors; each job marks those members and schedules the one
+delayed sync job, as a drain does (real PostgreSQL and Redis, as in production).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import responses
+from sqlalchemy import select
+
+from loyalty_app import ledger
+from loyalty_app.extensions import db, queues
+from loyalty_app.models import Member, Tier, utcnow
+from loyalty_app.services.members import enrol
+from loyalty_app.services.shops import update_settings
+from tests.fake_admin import FakeAdmin
+from webhooks import jobs
+from webhooks.jobs import STANDINGS_DIRTY
+
+
+def _dirty() -> set[int]:
+    return {int(value) for value in queues.redis.smembers(STANDINGS_DIRTY)}
+
+
+def _member(session, shop, customer_id: int) -> Member:  # type: ignore[no-untyped-def]
+    member, _ = enrol(session, shop, customer_id)
+    return member
+
+
+@pytest.mark.integration
+def test_daily_upkeep_schedules_matured_expired_and_reranked_members_only(pg_redis_app, redis_shop):
+    with pg_redis_app.app_context():
+        session = db.session()
+        shop = session.merge(redis_shop)
+        update_settings(shop, {"expiry_months": 12})
+        now = utcnow()
+        maturing = _member(session, shop, 1)
+        ledger.post(session, maturing.id, amount=50, kind="earn", key="pending-1", source="order:1",
+                    state="pending", available_at=now - timedelta(days=1))
+        idle = _member(session, shop, 2)
+        ledger.post(session, idle.id, amount=70, kind="earn", key="old-2", source="order:2",
+                    now=now - timedelta(days=500))
+        tiers = dict(session.execute(select(Tier.name, Tier.id).where(Tier.shop_id == shop.id)).all())
+        demoted = _member(session, shop, 3)  # Gold without the points for it: the re-evaluation demotes
+        demoted.tier_id = tiers["Gold"]
+        quiet = _member(session, shop, 4)  # in the tier it qualifies for, nothing to mature or expire
+        quiet.tier_id = tiers["Bronze"]
+        ledger.post(session, quiet.id, amount=20, kind="earn", key="fresh-4", source="order:4")
+        session.commit()
+        ids = (maturing.id, idle.id, demoted.id)
+        session.close()
+
+        jobs.daily_upkeep()
+
+        assert _dirty() == set(ids)  # member 4 changed nothing today
+        assert queues.jobs.scheduled_job_registry.count == 1
+        session = db.session()
+        standing = {m.customer_id: (m.balance, m.pending, m.tier_id) for m in session.scalars(select(Member))}
+        assert standing == {1: (50, 0, tiers["Bronze"]), 2: (0, 0, tiers["Bronze"]), 3: (0, 0, tiers["Bronze"]),
+                            4: (20, 0, tiers["Bronze"])}
+        session.close()
+
+        queues.redis.delete(STANDINGS_DIRTY)
+        jobs.daily_upkeep()  # nothing left to change
+        assert _dirty() == set()
+
+
+@pytest.mark.integration
+def test_a_job_that_fails_half_way_still_schedules_what_it_committed(pg_redis_app, redis_shop, monkeypatch):
+    with pg_redis_app.app_context():
+        session = db.session()
+        member = _member(session, session.merge(redis_shop), 1)
+        ledger.post(session, member.id, amount=50, kind="earn", key="pending-1", source="order:1",
+                    state="pending", available_at=utcnow() - timedelta(days=1))
+        session.commit()
+        session.close()
+
+        def drop_bodies(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the database went away after the upkeep committed")
+
+        monkeypatch.setattr(jobs.upkeep, "drop_old_bodies", drop_bodies)
+        with pytest.raises(RuntimeError):
+            jobs.daily_upkeep()
+        assert _dirty() == {member.id}
