@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from loyalty_app import ledger
 from loyalty_app.extensions import db, queues
-from loyalty_app.models import Member, Tier, utcnow
+from loyalty_app.models import Member, Reward, Tier, utcnow
+from loyalty_app.services import redemptions
 from loyalty_app.services.members import enrol
 from loyalty_app.services.shops import update_settings
 from tests.fake_admin import FakeAdmin
@@ -86,3 +87,40 @@ def test_a_job_that_fails_half_way_still_schedules_what_it_committed(pg_redis_ap
         with pytest.raises(RuntimeError):
             jobs.daily_upkeep()
         assert _dirty() == {member.id}
+
+
+@pytest.mark.integration
+def test_the_settle_and_code_expiry_jobs_schedule_the_members_whose_points_they_release(pg_redis_app, redis_shop):
+    with pg_redis_app.app_context():
+        session = db.session()
+        shop = session.merge(redis_shop)
+        reward_id = session.execute(select(Reward.id).where(Reward.shop_id == shop.id,
+                                                            Reward.kind == "fixed_amount")).scalar_one()
+        past = utcnow() - timedelta(days=2)
+        lost, expiring = _member(session, shop, 1), _member(session, shop, 2)
+        for member in (lost, expiring):
+            ledger.post(session, member.id, amount=1000, kind="earn", key=f"order-{member.id}", source="order")
+        redemptions.reserve(session, shop, lost.id, reward_id, "lost-create", now=past)  # Shopify's answer was lost
+        code, _ = redemptions.reserve(session, shop, expiring.id, reward_id, "expiring", now=past)
+        redemptions.activate(session, code, "gid://shopify/DiscountCodeNode/9")
+        code.expires_at = past
+        session.commit()
+        lost_id, expiring_id = lost.id, expiring.id
+        queues.redis.delete(STANDINGS_DIRTY)
+        session.close()
+
+        with responses.RequestsMock() as rsps:
+            FakeAdmin(rsps).answer({"codeDiscountNodeByCode": None})  # Shopify never made the lost one
+            jobs.settle_reservations()
+        assert _dirty() == {lost_id}
+
+        queues.redis.delete(STANDINGS_DIRTY)
+        with responses.RequestsMock() as rsps:
+            fake = FakeAdmin(rsps).answer(
+                {"codeDiscountNode": {"codeDiscount": {"__typename": "DiscountCodeBasic", "asyncUsageCount": 0}}})
+            fake.answer({"discountCodeDeactivate": {"codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/9"},
+                                                    "userErrors": []}})
+            jobs.expire_codes()  # never used: its points come back
+        assert _dirty() == {expiring_id}
+        balances = {m.id: m.balance for m in db.session().scalars(select(Member))}
+        assert balances == {lost_id: 1000, expiring_id: 1000}
