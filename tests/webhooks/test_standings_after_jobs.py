@@ -16,9 +16,11 @@ from loyalty_app import ledger
 from loyalty_app.extensions import db, queues
 from loyalty_app.models import Member, Reward, Tier, utcnow
 from loyalty_app.services import redemptions
-from loyalty_app.services.members import enrol
+from loyalty_app.services.members import enrol, find_member
 from loyalty_app.services.shops import update_settings
+from tests.conftest import SHOP_DOMAIN
 from tests.fake_admin import FakeAdmin
+from tests.webhooks.test_reconcile import Store, gql_line, gql_order
 from webhooks import jobs
 from webhooks.jobs import STANDINGS_DIRTY
 
@@ -124,3 +126,32 @@ def test_the_settle_and_code_expiry_jobs_schedule_the_members_whose_points_they_
         assert _dirty() == {expiring_id}
         balances = {m.id: m.balance for m in db.session().scalars(select(Member))}
         assert balances == {lost_id: 1000, expiring_id: 1000}
+
+
+@pytest.mark.integration
+def test_reconciliation_and_the_upkeep_command_schedule_what_they_committed(pg_redis_app, redis_shop):
+    """The reconcile job and ``flask loyalty reconcile`` credit a missed order; ``flask loyalty upkeep`` matures."""
+    with pg_redis_app.app_context():
+        runner = pg_redis_app.test_cli_runner()
+        with responses.RequestsMock() as rsps:
+            store = Store(FakeAdmin(rsps))
+            store.add(gql_order(102, 6, [gql_line(11, "100.00")], subtotal="100.00"))
+            store.add(gql_order(103, 7, [gql_line(12, "50.00")], subtotal="50.00"))
+            jobs.reconcile_shop(redis_shop.id, "2026-11-22T00:00:00+00:00", "2026-11-24T00:00:00+00:00")
+            assert _dirty() == {find_member(db.session(), redis_shop.id, customer).id for customer in (6, 7)}
+            queues.redis.delete(STANDINGS_DIRTY)
+            store.orders.append(gql_order(104, 8, [gql_line(13, "30.00")], subtotal="30.00"))
+            result = runner.invoke(args=["loyalty", "reconcile", SHOP_DOMAIN, "--hours", "1440"])
+            assert result.exit_code == 0, result.output
+        assert _dirty() == {find_member(db.session(), redis_shop.id, 8).id}  # 6 and 7 were credited already
+
+        session = db.new_session()  # not the command's session: only what the command commits may count
+        member = find_member(session, redis_shop.id, 6)
+        ledger.post(session, member.id, amount=25, kind="earn", key="pending-6", source="order:9",
+                    state="pending", available_at=utcnow() - timedelta(hours=1))
+        session.commit()
+        session.close()
+        queues.redis.delete(STANDINGS_DIRTY)
+        result = runner.invoke(args=["loyalty", "upkeep"])
+        assert result.exit_code == 0 and "matured 25" in result.output
+        assert _dirty() == {member.id}
