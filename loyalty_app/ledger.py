@@ -53,7 +53,7 @@ def touch(session: Session, member_id: int) -> None:
 
 
 def committed_members(session: Session) -> set[int]:
-    """Members whose points changed in this session's committed transactions since the last call.
+    """Members whose points or tier changed in this session's committed transactions since the last call.
 
     Whoever mirrors balances elsewhere (customer metafields) asks here after committing.
     """

@@ -145,7 +145,7 @@ def schedule_standings(app: Flask, member_ids: set[int], on_request_path: bool =
     window = app.config["STANDINGS_SYNC_WINDOW"]
     pipe = redis.pipeline()
     ids = sorted(member_ids)
-    for start in range(0, len(ids), STANDINGS_MARK_BATCH):  # a whole shop's expiry day is no single huge command
+    for start in range(0, len(ids), STANDINGS_MARK_BATCH):  # an expiry day's many members: several SADDs, not one huge
         pipe.sadd(STANDINGS_DIRTY, *ids[start:start + STANDINGS_MARK_BATCH])
     pipe.set(STANDINGS_FLAG, "1", nx=True, ex=window * 2 + 60)
     first = pipe.execute()[-1]
@@ -178,7 +178,8 @@ def schedule_committed_standings(app: Flask, session: Session, on_request_path: 
     """After a commit outside the inbox, mirror the members it changed (balance or tier).
 
     Staff adjustments, imports, redemptions and Flow's "Adjust points" call it after their commit
-    (``on_request_path``: short timeouts); every job does through ``_job_session``. The same marks
+    (``on_request_path``: short timeouts); every job does through ``_job_session``, and so do the
+    re-ranking job and the upkeep and reconcile commands. The same marks
     and delayed job as a drain's (``schedule_standings``). The points are committed already, so an
     unreachable Redis is logged, not raised: the request still answers with what it did, and those
     members' metafields catch up with their next change.
