@@ -12,6 +12,8 @@ from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
+from webhooks.jobs import schedule_committed_standings
+
 from . import ledger, migrate
 from .extensions import db
 from .models import Shop
@@ -192,11 +194,14 @@ def loyalty_explain(domain: str, order_id: int) -> None:
 def loyalty_upkeep() -> None:
     """Mature pending points, expire idle points, re-evaluate tiers; drop old webhook bodies (the daily job)."""
     session = _session()
-    for shop in shops.active_shops(session):
-        result = upkeep.run_daily(session, shop)
-        session.commit()
-        click.echo(f"{shop.domain}: matured {result.matured}, expired {result.expired}, "
-                   f"tier changes {result.tier_changes}, referrals paid {result.referrals_paid}")
+    try:
+        for shop in shops.active_shops(session):
+            result = upkeep.run_daily(session, shop)
+            session.commit()
+            click.echo(f"{shop.domain}: matured {result.matured}, expired {result.expired}, "
+                       f"tier changes {result.tier_changes}, referrals paid {result.referrals_paid}")
+    finally:  # as the daily job: the members it changed are mirrored to Shopify
+        schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     retention = current_app.config["WEBHOOK_BODY_RETENTION_DAYS"]
     dropped = upkeep.drop_old_bodies(session, timedelta(days=retention))
     click.echo(f"webhook bodies older than {retention} days dropped: {dropped}")
@@ -230,9 +235,12 @@ def loyalty_reconcile(domain: str, hours: int) -> None:
     session = _session()
     shop = _shop(session, domain)
     until = utcnow()
-    result = reconcile(session, shop, client_for(current_app, session, shop),  # type: ignore[arg-type]
-                       until - timedelta(hours=hours), until, checkpoint=session.commit)
-    session.commit()
+    try:
+        result = reconcile(session, shop, client_for(current_app, session, shop),  # type: ignore[arg-type]
+                           until - timedelta(hours=hours), until, checkpoint=session.commit)
+        session.commit()
+    finally:  # what it committed (checkpoints included) is mirrored to Shopify, as after the job
+        schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
     click.echo(f"{domain}: {result.seen} changed orders seen, {result.credited} credited ({result.points} points), "
                f"{result.refunds} refunds, {result.cancelled} cancellations, {result.edited} edits recorded")
 

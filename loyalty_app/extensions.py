@@ -155,9 +155,9 @@ class QueueState:
     ``jobs`` (anything that waits on Shopify or walks a whole shop), so a slow Admin API never
     delays crediting an order.
 
-    Requests that must answer Shopify at once get their own connection (``request_redis`` and
-    ``request_queue``) with timeouts of a few milliseconds: a hung Redis then costs a request that
-    long, never seconds. Jobs and commands use the patient one.
+    Requests that must answer at once get their own connection (``request_redis``, with
+    ``request_queue`` and ``request_jobs`` on it) with timeouts of a few milliseconds: a hung Redis
+    then costs a request that long, never seconds. Jobs and commands use the patient one.
     """
 
     def __init__(self, url: str | None, request_timeout: float = 0.05) -> None:
@@ -168,6 +168,8 @@ class QueueState:
             url, socket_timeout=request_timeout, socket_connect_timeout=request_timeout) if url else None
         self.request_queue: Queue | None = (Queue(WEBHOOK_QUEUE, connection=self.request_redis)
                                             if self.request_redis is not None else None)
+        self.request_jobs: Queue | None = (Queue(JOB_QUEUE, connection=self.request_redis)
+                                           if self.request_redis is not None else None)
 
     @property
     def inline(self) -> bool:

@@ -44,8 +44,16 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(TOUCHED, None)
 
 
+def touch(session: Session, member_id: int) -> None:
+    """Note that a member's standing (points or tier) changed in this transaction.
+
+    ``committed_members`` reports the member once the transaction commits; a rollback forgets it.
+    """
+    session.info.setdefault(TOUCHED, set()).add(member_id)
+
+
 def committed_members(session: Session) -> set[int]:
-    """Members whose points changed in this session's committed transactions since the last call.
+    """Members whose points or tier changed in this session's committed transactions since the last call.
 
     Whoever mirrors balances elsewhere (customer metafields) asks here after committing.
     """
@@ -131,7 +139,7 @@ def post(
         session.execute(delete(LedgerEntry).where(LedgerEntry.id == entry.id))
         session.expunge(entry)
         raise InsufficientPoints(f"member {member_id} has fewer than {-amount} points")
-    session.info.setdefault(TOUCHED, set()).add(member_id)
+    touch(session, member_id)
     flow_outbox.record_entry(session, entry)  # a Flow trigger candidate, in this same transaction
     return entry
 
@@ -195,6 +203,7 @@ def mature(session: Session, shop_id: int, now: datetime | None = None) -> int:
         member.pending -= total
         member.balance += total
         moved += total
+        touch(session, member_id)
     session.flush()
     return moved
 

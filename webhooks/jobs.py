@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DRAIN_FLAG = "loyalty:inbox:drain-scheduled"
 STANDINGS_DIRTY = "loyalty:standings:dirty"
 STANDINGS_FLAG = "loyalty:standings:scheduled"
+STANDINGS_MARK_BATCH = 10_000
 DRAIN_FLAG_TTL = 60
 DRAIN_PROMISE = 0.25
 """Seconds a drain keeps claiming after it clears the drain flag (see the module docstring)."""
@@ -131,23 +132,28 @@ def run_drain(app: Flask) -> int:
     return total
 
 
-def schedule_standings(app: Flask, member_ids: set[int]) -> None:
+def schedule_standings(app: Flask, member_ids: set[int], on_request_path: bool = False) -> None:
     """Mark members whose points changed; one delayed job per window writes their latest standing.
 
     Without Redis (the embedded default) nothing is mirrored: the widget asks the app proxy.
+    Raises if Redis is unreachable. ``on_request_path`` uses the connection with millisecond
+    timeouts (see ``QueueState``), so a hung Redis never holds a shopper's or Shopify's request.
     """
-    queues = app.extensions["queues"]
-    if not member_ids or queues.inline or not app.config["STANDINGS_SYNC"]:
+    state = app.extensions["queues"]
+    if not member_ids or state.inline or not app.config["STANDINGS_SYNC"]:
         return
-    assert queues.redis is not None and queues.jobs is not None
+    redis, jobs = (state.request_redis, state.request_jobs) if on_request_path else (state.redis, state.jobs)
+    assert redis is not None and jobs is not None
     window = app.config["STANDINGS_SYNC_WINDOW"]
-    pipe = queues.redis.pipeline()
-    pipe.sadd(STANDINGS_DIRTY, *member_ids)
+    pipe = redis.pipeline()
+    ids = sorted(member_ids)
+    for start in range(0, len(ids), STANDINGS_MARK_BATCH):  # an expiry day's many members: several SADDs, not one huge
+        pipe.sadd(STANDINGS_DIRTY, *ids[start:start + STANDINGS_MARK_BATCH])
     pipe.set(STANDINGS_FLAG, "1", nx=True, ex=window * 2 + 60)
-    _, first = pipe.execute()
+    first = pipe.execute()[-1]
     if first:
-        queues.jobs.enqueue_in(timedelta(seconds=window), sync_standings, job_timeout=600, result_ttl=300,
-                                  retry=Retry(max=3, interval=[30, 120, 600]))
+        jobs.enqueue_in(timedelta(seconds=window), sync_standings, job_timeout=600, result_ttl=300,
+                        retry=Retry(max=3, interval=[30, 120, 600]))
 
 
 def schedule_store_credit(app: Flask, shop_ids: set[int]) -> None:
@@ -170,30 +176,40 @@ def schedule_store_credit(app: Flask, shop_ids: set[int]) -> None:
             log.warning("could not queue store credit for shop %s; the periodic sender will", shop_id, exc_info=True)
 
 
-def schedule_committed_standings(app: Flask, session: Session) -> None:
-    """After a commit outside the inbox (a staff adjustment, an import or its undo), mirror the members it changed.
+def schedule_committed_standings(app: Flask, session: Session, on_request_path: bool = False) -> None:
+    """After a commit outside the inbox, mirror the members it changed (balance or tier).
 
-    The same marks and delayed job as a drain's (``schedule_standings``). The points are committed
-    already, so an unreachable Redis is logged, not raised: the merchant's request still answers with
-    what it did, and those members' metafields catch up with their next change.
+    Staff adjustments, imports, redemptions and Flow's "Adjust points" call it after their commit
+    (``on_request_path``: short timeouts); every job does through ``_job_session``, and so do the
+    re-ranking job and the upkeep and reconcile commands. The same marks
+    and delayed job as a drain's (``schedule_standings``). The points are committed already, so an
+    unreachable Redis is logged, not raised: the request still answers with what it did, and those
+    members' metafields catch up with their next change.
     """
     member_ids = ledger.committed_members(session)
     try:
-        schedule_standings(app, member_ids)
+        schedule_standings(app, member_ids, on_request_path=on_request_path)
     except RedisError:
         log.exception("could not schedule the standings sync of %d member(s)", len(member_ids))
 
 
 @contextmanager
 def _job_session() -> Iterator[tuple[Flask, Session]]:
-    """The app (in context) and a session of the job's own, closed when the job ends."""
+    """The app (in context) and a session of the job's own, closed when the job ends.
+
+    Whatever the job committed to members' points or tiers (upkeep, reconciliation, settled or
+    expired codes) is scheduled for the standings sync as it ends, even if it ends in an error.
+    """
     app = _app()
     with app.app_context():
         session = db.new_session()
         try:
             yield app, session
         finally:
-            session.close()
+            try:
+                schedule_committed_standings(app, session)
+            finally:
+                session.close()
 
 
 def sync_standings() -> int:

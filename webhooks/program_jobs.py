@@ -17,6 +17,8 @@ from loyalty_app.models import Shop
 from loyalty_app.services import program_admin
 from loyalty_app.services.shops import require_shop
 
+from .jobs import schedule_committed_standings
+
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +45,10 @@ def enqueue_rerank(shop_id: int) -> None:
 
 
 def rerank_shop(shop_id: int) -> int:
-    """Job: re-rank every member of the shop against its current tiers, committing as it goes (safe to re-run)."""
+    """Job: re-rank every member of the shop against its current tiers, committing as it goes (safe to re-run).
+
+    The members it moved (tier, and a promotion's entry bonus) are scheduled for the standings sync.
+    """
     if not has_app_context():
         raise RuntimeError("jobs run inside an app context: start workers with -w webhooks.worker.Worker")
     with current_app.app_context():
@@ -52,6 +57,9 @@ def rerank_shop(shop_id: int) -> int:
             moved = program_admin.rerank(session, require_shop(session, shop_id), checkpoint=session.commit)
             session.commit()
         finally:
-            session.close()
+            try:
+                schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+            finally:
+                session.close()
     log.info("re-ranked shop %s: %d member(s) changed tier", shop_id, moved)
     return moved

@@ -122,6 +122,7 @@ def update_tier(session: Session, shop: Shop, member: Member, now: datetime | No
             return target
         promoted = target is not None and (current is None or target.threshold > current.threshold)
         member.tier_id = target.key if target else None
+        ledger.touch(session, member.id)  # the mirrored tier changes too
         session.flush()
         flow_outbox.record_tier_change(session, shop.id, member.id, current.name if current else None,
                                        target.name if target else None, promoted, now)

@@ -16,6 +16,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 from shopify_app import verify_flow_action_req
 
+from webhooks.jobs import schedule_committed_standings
+
 from ..extensions import db
 from ..models import Member
 from ..schemas.flow import FlowActionSchema
@@ -74,6 +76,8 @@ def adjust_points() -> tuple[Response, int]:
         session.rollback()
         return _error("insufficient_points", str(exc), 422)
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session,  # type: ignore[attr-defined]
+                                 on_request_path=True)
     member = session.get(Member, entry.member_id)
     assert member is not None
     return jsonify(status="adjusted" if created else "replayed", points=entry.amount,

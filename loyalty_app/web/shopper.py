@@ -11,6 +11,9 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+
+from webhooks.jobs import schedule_committed_standings
 
 from ..connections import client_for
 from ..extensions import db
@@ -47,6 +50,15 @@ def redeem_for(shop: Shop, customer_id: int, payload: Any) -> tuple[dict[str, An
     if not redemption_allowed(shop.id, customer_id):
         return error_body("rate_limited", "too many redemptions; try again in a minute"), 429
     session = db.session()  # type: ignore[misc]
+    try:
+        return _redeem(session, shop, customer_id, data)
+    finally:  # a reservation, its code or credit, or its release may be committed, whatever the answer
+        schedule_committed_standings(current_app._get_current_object(), session,  # type: ignore[attr-defined]
+                                     on_request_path=True)
+
+
+def _redeem(session: Session, shop: Shop, customer_id: int, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``redeem_for`` once the body is valid and the shopper within the rate limit (commits)."""
     member, _ = enrol(session, shop, customer_id)
     session.commit()
 

@@ -16,6 +16,7 @@ from loyalty_app.services.members import _activity, find_member, tier_progress, 
 from loyalty_app.services.program_admin import rerank, tier_standings
 from tests.conftest import BASE_CONFIG, SECRET, SHOP_DOMAIN
 from tests.helpers import AdminApi, session_token, simple_order, simple_refund
+from webhooks.jobs import STANDINGS_DIRTY
 
 LAST_YEAR = datetime(2025, 6, 1, 12, tzinfo=timezone.utc)
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -119,6 +120,11 @@ def test_with_redis_a_tier_change_commits_at_once_and_a_job_re_ranks(pg_redis_ap
             signal.signal(sig, handler)
     assert tiers() == {1: "Bronze", 2: "Silver", 3: "Bronze"}
     assert queues.jobs.count == 0 and len(queues.jobs.failed_job_registry) == 0
+    with pg_redis_app.app_context():
+        demoted = db.session().query(Member).filter_by(customer_id=1).one().id
+    # the demoted member's mirrored tier follows: marked, and the one delayed sync job scheduled
+    assert {int(value) for value in queues.redis.smembers(STANDINGS_DIRTY)} == {demoted}
+    assert queues.jobs.scheduled_job_registry.count == 1
 
 
 def test_the_ranker_agrees_with_kept_tier_for_any_tiers_and_values():

@@ -79,3 +79,36 @@ def test_an_ack_while_redis_hangs_is_fast_and_the_event_is_kept(pg_url, private_
         assert db.session().query(WebhookEvent).filter_by(status="received").count() == 3
         assert jobs.run_drain(app) == 3  # Redis is back: every acknowledged event is processed
     app.extensions["db"].dispose()
+
+
+def test_changes_outside_the_inbox_schedule_their_sync_without_waiting_on_a_hung_redis(pg_url, private_redis,
+                                                                                       staff_token, caplog):
+    """A Flow adjustment and a staff adjustment commit, then mark the member over the request-path connection."""
+    from tests.flow.test_action import body as flow_body
+    from tests.flow.test_action import post as flow_post
+    from tests.helpers import AdminApi
+
+    url, redis_process = private_redis
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": pg_url, "REDIS_URL": url, "AUTO_MIGRATE": False})
+    from tests.conftest import _truncate
+
+    _truncate(app)
+    with app.app_context():
+        install_shop(db.session(), SHOP_DOMAIN, "shpat_t", app.extensions["token_box"])
+        db.session.commit()  # type: ignore[union-attr]
+        client = app.test_client()
+        admin = AdminApi(client, staff_token(lifetime=3600))
+        os.kill(redis_process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            flowed = flow_post(client, flow_body(points=40, customer_id=5))
+            adjusted = admin.post("/members/5/adjustments",
+                                  json={"points": 10, "reason": "Goodwill", "idempotency_key": "goodwill-1"})
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(redis_process.pid, signal.SIGCONT)
+    assert (flowed.status_code, flowed.get_json()["balance"]) == (200, 40)
+    assert (adjusted.status_code, adjusted.get_json()["member"]["balance"]) == (201, 50)
+    assert caplog.text.count("could not schedule the standings sync of 1 member(s)") == 2
+    assert elapsed < 1.5  # the patient client's 2 s timeout would make this at least 4 s
+    app.extensions["db"].dispose()

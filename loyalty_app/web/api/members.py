@@ -68,7 +68,8 @@ def adjust_member(customer_id: int, data: dict[str, Any]) -> Any:
         session.rollback()
         return error("invalid", str(exc), 422, errors={exc.field: [str(exc)]})
     session.commit()
-    schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+    schedule_committed_standings(current_app._get_current_object(), session,  # type: ignore[attr-defined]
+                                 on_request_path=True)
     return adjustment
 
 

@@ -83,7 +83,8 @@ def create_import(data: bytes, params: dict[str, Any]) -> Any:
         rows = {str(row.line): row.errors for row in exc.preview.rows if row.errors}
         return error("invalid", f"{exc.preview.error_count} rows have errors; nothing was imported", 422, errors=rows)
     session.commit()
-    schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+    schedule_committed_standings(current_app._get_current_object(), session,  # type: ignore[attr-defined]
+                                 on_request_path=True)
     return result
 
 
@@ -123,5 +124,6 @@ def undo_import(import_id: int) -> Any:
         return error("conflict", f"members have spent imported points since ({named}{more}); adjust them first, "
                      "then undo", 409, errors={"members": exc.shortfalls})
     session.commit()
-    schedule_committed_standings(current_app._get_current_object(), session)  # type: ignore[attr-defined]
+    schedule_committed_standings(current_app._get_current_object(), session,  # type: ignore[attr-defined]
+                                 on_request_path=True)
     return undone
