@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 from marshmallow import ValidationError
 
+from webhooks.jobs import schedule_committed_standings
+
 from ..connections import client_for
 from ..extensions import db
 from ..program.birthdays import month_day
@@ -71,4 +73,5 @@ def click_action(action: str):  # type: ignore[no-untyped-def]
         session.rollback()
         return _error("shopify_failed", f"could not ask Shopify for the customer's consent: {type(exc).__name__}", 502)
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session, on_request_path=True)  # type: ignore[attr-defined]
     return jsonify(points=claim.entry.amount, balance=claim.balance, state=claim.state)

@@ -18,6 +18,8 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
+from webhooks.jobs import schedule_committed_standings
+
 from ..extensions import db
 from ..models import Shop
 from ..rate_limits import review_allowed
@@ -75,5 +77,6 @@ def review(shop_domain: str):  # type: ignore[no-untyped-def]
         session.rollback()
         return _error(exc.reason, str(exc), 404 if exc.reason == "action_inactive" else 409)
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session, on_request_path=True)  # type: ignore[attr-defined]
     return jsonify(points=credit.entry.amount, balance=credit.balance, entry_id=credit.entry.id, state="done",
                    replayed=credit.replayed)

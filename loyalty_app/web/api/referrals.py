@@ -4,7 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app
+
+from webhooks.jobs import schedule_committed_standings
 
 from ...extensions import db
 from ...schemas.referrals import ReferralPageSchema, ReferralQuerySchema, ReferralSchema
@@ -34,6 +36,7 @@ def _decide(referral_id: int, decide: Callable[..., Any]) -> Any:
         session.rollback()
         return error("conflict", str(exc), 409)
     session.commit()
+    schedule_committed_standings(current_app._get_current_object(), session, on_request_path=True)  # type: ignore[attr-defined]
     return referrals.row(session, referral)
 
 
