@@ -6,6 +6,7 @@ from the signed query, never anything in the body.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..extensions import db
 from ..models import utcnow
 from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
+from ..schemas.program import LOCALE
 from ..security import ProxySignatureError, verify_proxy
 from ..services import redemptions, storefront
 from ..services.members import enrol, find_member
@@ -58,11 +60,17 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.get("/me")
 @signed
 def me():  # type: ignore[no-untyped-def]
-    """The shopper's standing, rewards, ways to earn and last ten entries; a guest gets the explainer."""
+    """The shopper's standing, rewards, ways to earn, active codes and last ten entries; a guest gets the explainer.
+
+    ``?locale=`` (the storefront's ``request.locale.iso_code``) picks the merchant's translated names.
+    """
+    locale = request.args.get("locale") or None
+    if locale is not None and not re.fullmatch(LOCALE, locale):
+        return _error("bad_locale", "locale must be a storefront locale such as nb or pt-BR", 400)
     session = db.session()  # type: ignore[misc]
     if g.customer_id is None:
-        return jsonify(storefront.guest_view(session, g.shop))
-    return jsonify(storefront.member_view(session, g.shop, g.customer_id, current_app.config["SECRET_KEY"]))
+        return jsonify(storefront.guest_view(session, g.shop, locale))
+    return jsonify(storefront.member_view(session, g.shop, g.customer_id, current_app.config["SECRET_KEY"], locale))
 
 
 @bp.post("/redeem")
@@ -112,9 +120,4 @@ def codes():  # type: ignore[no-untyped-def]
     if member is None:
         return jsonify(codes=[])
     now = utcnow()
-    listed = []
-    for redemption in redemptions.member_codes(session, member.id):
-        item = _redemption_schema.dump(redemption)
-        item["state"] = redemptions.shown_state(redemption, now)
-        listed.append(item)
-    return jsonify(codes=listed)
+    return jsonify(codes=[storefront.code_item(redemption, now) for redemption in redemptions.member_codes(session, member.id)])
