@@ -329,3 +329,29 @@ def test_no_request_and_no_stylesheet_before_the_page_has_loaded(page):
     # The panel's stylesheet arrives once the browser is idle after load, so the first open is instant.
     page.wait_for_function("[...document.styleSheets].some((s) => s.href && s.href.includes('loyalty.css'))")
     assert not [url for url in asked if "/apps/loyalty" in url]
+
+
+def test_merchant_enters_a_norwegian_reward_name_on_the_program_page_and_the_shopper_reads_it(admin, browser,
+                                                                                             live_server):
+    admin.open("/admin/program")
+    page = admin.page
+    row = page.locator('tr[data-reward="Free shipping"]')
+    row.locator("summary").click()
+    form = row.locator("form")
+    form.get_by_label("Name in Norwegian (optional)").fill("Gratis frakt")
+    form.get_by_label("Name in Swedish (optional)").fill("Fri frakt")
+    with page.expect_navigation():
+        form.locator('button[type="submit"]').click()
+    page.wait_for_selector("html[data-ready]")
+    row = page.locator('tr[data-reward="Free shipping"]')
+    row.locator("summary").click()
+    assert row.get_by_label("Name in Norwegian (optional)").input_value() == "Gratis frakt"
+
+    shopper = browser.new_context(base_url=live_server).new_page()
+    try:
+        open_panel(shopper, "/dev/storefront?customer=1001&lang=nb")
+        assert shopper.get_by_role("button", name="Løs inn Gratis frakt").is_visible()
+        open_panel(shopper, "/dev/storefront?customer=1001&lang=da")  # no Danish name: the plain one
+        assert shopper.get_by_role("button", name="Indløs Free shipping").is_visible()
+    finally:
+        shopper.context.close()

@@ -129,7 +129,12 @@
     form.querySelectorAll("[name]").forEach(function (field) {
       if (field.closest("form") !== form || field.tagName === "S-OPTION" || field.tagName === "OPTION") return;
       if (field.type === "checkbox" && field.getAttribute("data-type") !== "boolean" && !field.checked) return;
-      payload[field.name || field.getAttribute("name")] = fieldValue(field);
+      var name = field.name || field.getAttribute("name");
+      var dot = name.indexOf(".");
+      if (dot < 0) { payload[name] = fieldValue(field); return; }
+      // "translations.nb" fills payload.translations.nb; an empty one is left out (no name in that language).
+      var group = payload[name.slice(0, dot)] = payload[name.slice(0, dot)] || {};
+      if (field.value !== "") group[name.slice(dot + 1)] = fieldValue(field);
     });
     return payload;
   }
