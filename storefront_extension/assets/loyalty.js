@@ -1,6 +1,7 @@
-/* Loyalty widget: vanilla JS, loaded with defer. Talks only to the app proxy (/apps/loyalty).
-   Nothing is fetched for the first paint: the stylesheet is added when the browser is idle after load
-   (or on first open) and /me is asked when the panel opens. */
+/* Loyalty widget: vanilla JS. Talks only to the app proxy (/apps/loyalty). The launcher block loads it when
+   the browser is idle after load (or on a click before that), the panel block with defer. Nothing is fetched
+   for the first paint: the stylesheet is added when idle after load (or on first open) and /me is asked
+   when the panel opens. */
 (() => {
   'use strict';
   const FOCUSABLE = 'a[href],button:not([disabled]),input,select,[tabindex]:not([tabindex="-1"])';
@@ -206,6 +207,7 @@
     if (opener) {
       opener.addEventListener('click', () => (panel.hidden ? open() : close()));
       root.querySelector('[data-lty-close]').addEventListener('click', close);
+      if (root.hasAttribute('data-lty-want')) open(); // clicked before this script was there
       const idle = () => (window.requestIdleCallback || setTimeout)(() => stylesheet(d.ltyCss));
       if (document.readyState === 'complete') idle(); else addEventListener('load', idle);
     } else {

@@ -42,7 +42,8 @@ def hooks(text):
 
 
 def test_dev_storefront_mirrors_the_liquid_markup():
-    liquid = hooks((EXTENSION / "snippets" / "loyalty-root.liquid").read_text())
+    liquid = hooks((EXTENSION / "snippets" / "loyalty-root.liquid").read_text()
+                   + (EXTENSION / "blocks" / "loyalty-launcher.liquid").read_text())
     jinja = hooks((ROOT / "loyalty_app" / "web" / "templates" / "dev_storefront.html").read_text())
     assert liquid - jinja == set(), "the development storefront is missing hooks the theme extension renders"
     script = hooks((EXTENSION / "assets" / "loyalty.js").read_text())
@@ -53,11 +54,13 @@ def test_dev_storefront_mirrors_the_liquid_markup():
 
 
 def test_no_stylesheet_blocks_the_first_paint():
-    """The blocks load no stylesheet themselves (loyalty.js adds it after load) and the launcher's rules are inline."""
+    """The blocks load no stylesheet themselves (loyalty.js adds it after load), the launcher's rules are inline
+    and the launcher does not load its script during the page's load."""
     for block in ("loyalty-launcher.liquid", "loyalty-panel.liquid"):
         text = (EXTENSION / "blocks" / block).read_text()
         assert "stylesheet_tag" not in text and 'rel="stylesheet"' not in text and '"stylesheet"' not in text
-    assert "<style>" in (EXTENSION / "blocks" / "loyalty-launcher.liquid").read_text()
+    launcher = (EXTENSION / "blocks" / "loyalty-launcher.liquid").read_text()
+    assert "<style>" in launcher and "<script src=" not in launcher and "addEventListener('load'" in launcher
 
 
 def test_account_links_come_from_the_themes_routes():

@@ -317,18 +317,32 @@ def test_axe_finds_no_serious_or_critical_violation_in_the_open_panel(page, cust
     assert serious == []
 
 
-def test_no_request_and_no_stylesheet_before_the_page_has_loaded(page):
+def test_no_request_no_script_and_no_stylesheet_before_the_page_has_loaded(page):
     asked = []
     page.on("request", lambda request: asked.append(request.url))
     page.goto("/dev/storefront?customer=1001")
     assert not [url for url in asked if "/apps/loyalty" in url]
-    assert page.evaluate("[...document.styleSheets].every((s) => !s.href || !s.href.includes('loyalty.css'))") or \
-        page.evaluate("""(() => { const nav = performance.getEntriesByType('navigation')[0];
-          const css = performance.getEntriesByType('resource').find((e) => e.name.includes('loyalty.css'));
-          return css.startTime >= nav.loadEventStart; })()""")
-    # The panel's stylesheet arrives once the browser is idle after load, so the first open is instant.
+    # The script and the panel's stylesheet come once the browser is idle after load, so the first open is instant.
     page.wait_for_function("[...document.styleSheets].some((s) => s.href && s.href.includes('loyalty.css'))")
+    started = page.evaluate("""(() => { const load = performance.getEntriesByType('navigation')[0].loadEventStart;
+      return performance.getEntriesByType('resource').filter((e) => e.name.includes('/loyalty.'))
+        .map((e) => [e.name.split('/').pop(), e.startTime >= load]); })()""")
+    assert sorted(started) == [["loyalty.css", True], ["loyalty.js", True]]
     assert not [url for url in asked if "/apps/loyalty" in url]
+
+
+def test_a_click_before_the_script_arrived_opens_the_panel_once_it_does(page):
+    held = []
+    page.route("**/loyalty.js", lambda route: held.append(route))
+    page.goto("/dev/storefront?customer=1001")
+    page.wait_for_function("!!document.querySelector('script[data-lty-js]')")
+    page.locator("[data-lty-open]").click()
+    assert page.locator(PANEL).is_hidden() and len(held) == 1
+    with page.expect_response(re.compile(r"/apps/loyalty/me")):
+        held[0].continue_()
+    page.locator(f"{PANEL} .lty-section").first.wait_for()
+    assert page.locator("[data-lty-open]").get_attribute("aria-expanded") == "true"
+    assert page.locator("script[data-lty-js]").count() == 1
 
 
 def test_merchant_enters_a_norwegian_reward_name_on_the_program_page_and_the_shopper_reads_it(admin, browser,
