@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import http.server
 import json
 import os
@@ -149,6 +150,7 @@ def lighthouse(url: str, chrome: str) -> dict[str, Any]:
     audits = report["audits"]
     blocking = audits.get("render-blocking-resources", {}).get("details", {}).get("items", [])
     requests = audits["network-requests"]["details"]["items"]
+    loaded = audits["metrics"]["details"]["items"][0]["observedLoad"]  # ms after navigation start, as requests are
     return {
         "score": round(report["categories"]["performance"]["score"] * 100),
         "lcp_ms": audits["largest-contentful-paint"]["numericValue"],
@@ -158,6 +160,9 @@ def lighthouse(url: str, chrome: str) -> dict[str, Any]:
         "render_blocking": [item["url"] for item in blocking],
         "widget_requests": sorted(r["url"].rsplit("/", 1)[1] for r in requests
                                   if "/assets/loyalty" in r["url"] or "/apps/loyalty" in r["url"]),
+        "widget_requests_before_load": sorted(r["url"].rsplit("/", 1)[1] for r in requests
+                                              if ("/assets/loyalty" in r["url"] or "/apps/loyalty" in r["url"])
+                                              and r["networkRequestTime"] < loaded),
     }
 
 
@@ -173,7 +178,8 @@ def main() -> None:
         raise SystemExit(f"{chrome} is missing: apt-get install chromium, or set CHROME_PATH")
 
     with tempfile.TemporaryDirectory() as folder:
-        build_site(Path(folder))
+        site = Path(folder)
+        build_site(site)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=folder))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -184,6 +190,7 @@ def main() -> None:
                     runs[page].append(lighthouse(f"{base}/{page}.html", chrome))
         finally:
             server.shutdown()
+        html = {page: len(gzip.compress((site / f"{page}.html").read_bytes(), 9)) for page in ("without", "with")}
 
     def median(page: str, key: str) -> float:
         return statistics.median(run[key] for run in runs[page])
@@ -198,6 +205,9 @@ def main() -> None:
     figures["lcp_delta_ms"] = round(figures["with_lcp_ms"] - figures["without_lcp_ms"], 1)
     figures["render_blocking_with"] = sorted({url for run in runs["with"] for url in run["render_blocking"]})
     figures["widget_requests_with"] = runs["with"][0]["widget_requests"]
+    figures["widget_requests_before_load"] = sorted({url for run in runs["with"] for url in run["widget_requests_before_load"]})
+    figures["launcher_html_gzip_bytes"] = html["with"] - html["without"]
+    figures["load_average"] = [round(x, 1) for x in os.getloadavg()]
     figures["target"] = {"score_delta": 0, "lcp_delta_ms_below": 25}
     figures["meets_target"] = figures["score_delta"] >= 0 and figures["lcp_delta_ms"] < 25
 
@@ -208,7 +218,9 @@ def main() -> None:
               f"  (scores {figures[f'{page}_scores']})")
     print(f"  launcher costs {-figures['score_delta']:.0f} points and {figures['lcp_delta_ms']:.0f} ms of LCP "
           f"(target: 0 points, < 25 ms); render-blocking from the widget: {figures['render_blocking_with'] or 'none'};"
-          f" widget requests during load: {figures['widget_requests_with']}")
+          f" widget requests before the load event: {figures['widget_requests_before_load'] or 'none'}"
+          f" (after: {figures['widget_requests_with']}); launcher markup adds {figures['launcher_html_gzip_bytes']} B"
+          f" gzipped to the page; load average {figures['load_average']}")
     if args.json:
         print(json.dumps(figures))
 
