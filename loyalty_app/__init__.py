@@ -33,13 +33,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webhooks import receiver
 
     from . import cli
-    from .web import admin, api, auth, health, proxy
+    from .web import admin, api, auth, health, proxy, ui_extensions
     from .web.converters import IdConverter
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(proxy.bp)
+    app.register_blueprint(ui_extensions.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     if app.config["LOYALTY_ENV"] == "development":

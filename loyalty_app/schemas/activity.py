@@ -6,7 +6,8 @@ from typing import Any
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from ..services.activity import EVENT_STATUSES, VITAL_NAMES, VITAL_RANGES
+from ..services.activity import VITAL_NAMES, VITAL_RANGES
+from ..services.inbox import EVENT_STATUSES
 from ..web.converters import MAX_ID
 
 

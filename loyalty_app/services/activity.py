@@ -12,17 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import QueueState
 from ..models import Shop, WebhookEvent, WebVital, utcnow
-from .inbox import requeue_failed
-
-EVENT_STATUSES = ("received", "processing", "processed", "failed", "ignored")
-UNPROCESSED = ("received", "processing")
+from .inbox import backlog, requeue_failed
 
 VITAL_NAMES = ("LCP", "CLS", "INP", "FCP", "TTFB")
 VITAL_RANGES = {"LCP": (0.0, 600_000.0), "FCP": (0.0, 600_000.0), "TTFB": (0.0, 600_000.0),
@@ -106,14 +103,9 @@ class Health:
 
 def health(session: Session, shop: Shop, queues: QueueState, now: datetime | None = None) -> Health:
     """The shop's inbox by status and the shared queue's depth; reads only, never raises for Redis."""
-    now = now or utcnow()
-    counted = dict(session.execute(select(WebhookEvent.status, func.count()).where(WebhookEvent.shop_id == shop.id)
-                                   .group_by(WebhookEvent.status)).all())
-    counts = {status: counted.get(status, 0) for status in EVENT_STATUSES}
-    oldest = session.execute(select(func.min(WebhookEvent.received_at))
-                             .where(WebhookEvent.shop_id == shop.id, WebhookEvent.status.in_(UNPROCESSED))).scalar()
-    age = max(0, int((now - oldest).total_seconds())) if oldest is not None else None
-    return Health(counts, oldest, age, None if queues.inline else _queue_health(queues))
+    inbox = backlog(session, now or utcnow(), shop.id)
+    age = int(inbox.oldest_unprocessed_age_seconds) if inbox.oldest_unprocessed_age_seconds is not None else None
+    return Health(inbox.counts, inbox.oldest_unprocessed_at, age, None if queues.inline else _queue_health(queues))
 
 
 def _queue_health(queues: QueueState) -> QueueHealth:

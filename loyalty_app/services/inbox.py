@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from decimal import InvalidOperation
@@ -343,20 +343,28 @@ def sweep(session: Session, claim_timeout: int, grace_seconds: int, now: datetim
     return Swept(released, overdue)
 
 
-def backlog(session: Session, now: datetime) -> dict[str, int | float | None]:
-    """The inbox at a glance: events waiting, being processed and failed, and how long the oldest has waited."""
-    waiting, processing, failed, oldest = session.execute(select(
-        func.count(WebhookEvent.id).filter(WebhookEvent.status == "received"),
-        func.count(WebhookEvent.id).filter(WebhookEvent.status == "processing"),
-        func.count(WebhookEvent.id).filter(WebhookEvent.status == "failed"),
-        func.min(WebhookEvent.received_at).filter(WebhookEvent.status.in_(("received", "processing"))),
-    )).one()
-    if isinstance(oldest, str):  # SQLite hands back an aggregate's datetime as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=timezone.utc)
-    return {"waiting": waiting, "processing": processing, "failed": failed,
-            "oldest_waiting_seconds": round((now - oldest).total_seconds(), 1) if oldest else None}
+EVENT_STATUSES = ("received", "processing", "processed", "failed", "ignored")
+UNPROCESSED = ("received", "processing")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The inbox by status, and the oldest event still to be processed (None: nothing waits)."""
+
+    counts: dict[str, int]
+    oldest_unprocessed_at: datetime | None
+    oldest_unprocessed_age_seconds: float | None
+
+
+def backlog(session: Session, now: datetime, shop_id: int | None = None) -> Backlog:
+    """Events by status and how long the oldest unprocessed one has waited: all shops (``/healthz``) or one (Activity)."""
+    scoped = (lambda query: query) if shop_id is None else (lambda query: query.where(WebhookEvent.shop_id == shop_id))
+    counted = dict(session.execute(scoped(select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)))
+                   .tuples().all())
+    oldest = session.execute(scoped(select(func.min(WebhookEvent.received_at))
+                                    .where(WebhookEvent.status.in_(UNPROCESSED)))).scalar()
+    age = max(0.0, round((now - oldest).total_seconds(), 1)) if oldest is not None else None
+    return Backlog({status: counted.get(status, 0) for status in EVENT_STATUSES}, oldest, age)
 
 
 def requeue_failed(session: Session, event_ids: Sequence[int]) -> int:

@@ -39,7 +39,7 @@ def _locked_order(session: Session, shop_id: int, order_id: int) -> tuple[OrderR
         "cancelled": False, "taxes_included": False, "created_at": utcnow()}, on=["shop_id", "order_id"])
 
 
-def _campaign_multiplier(session: Session, shop_id: int, moment: datetime) -> Decimal:
+def active_campaign_multiplier(session: Session, shop_id: int, moment: datetime) -> Decimal:
     """The best campaign multiplier at ``moment`` (the shop's campaigns are read once per transaction)."""
     cache = transaction_cache(session)
     if ("campaigns", shop_id) not in cache:
@@ -111,7 +111,7 @@ def _earn(session: Session, shop: Shop, record: OrderRecord, member: Member, now
     settings = program_settings(shop)
     tier = tier_with_key(tier_rules(session, shop.id), member.tier_id)
     tier_multiplier = tier.multiplier if tier else Decimal("1")
-    campaign_multiplier = _campaign_multiplier(session, shop.id, record.placed_at or now)
+    campaign_multiplier = active_campaign_multiplier(session, shop.id, record.placed_at or now)
     eligible = record.eligible_amount or ZERO
     record.points_rate = settings.points_per_unit * tier_multiplier * campaign_multiplier
     points = round_points(eligible * record.points_rate, settings.rounding)

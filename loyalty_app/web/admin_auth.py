@@ -55,7 +55,8 @@ class Unauthorised(Exception):
         self.response = response
 
 
-def _app_config() -> dict[str, str]:
+def shopify_app_config() -> dict[str, str]:
+    """The app's credentials as ``shopifyapp``'s verifiers take them (the previous secret during rotation)."""
     config = current_app.config
     app_config = {"client_id": config["SHOPIFY_API_KEY"], "client_secret": config["SHOPIFY_API_SECRET"]}
     if config.get("SHOPIFY_API_SECRET_PREVIOUS"):
@@ -72,7 +73,7 @@ def _as_flask(result_response: object) -> Response:
 def _verify(request: Request) -> ResultWithExchangeableIdToken:
     """Shopify's check of an app-home request (document or fetch)."""
     return verify_app_home_req({"method": request.method, "headers": dict(request.headers), "url": request.url,
-                                "body": ""}, _app_config(), PATCH_ID_TOKEN_PATH)
+                                "body": ""}, shopify_app_config(), PATCH_ID_TOKEN_PATH)
 
 
 def _json_401(reason: str, retry: bool = False) -> Response:

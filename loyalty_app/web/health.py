@@ -58,8 +58,9 @@ def healthz():  # type: ignore[no-untyped-def]
         log.warning("healthz: database unreachable: %s", type(exc).__name__)
         return jsonify(status="down", database="unreachable", **body), 503
     body["redis"], body["queues"] = _redis()
-    body["inbox"] = inbox
-    stale = (inbox["oldest_waiting_seconds"] or 0) > STALE_BACKLOG_SECONDS
+    body["inbox"] = {"waiting": inbox.counts["received"], "processing": inbox.counts["processing"],
+                     "failed": inbox.counts["failed"], "oldest_waiting_seconds": inbox.oldest_unprocessed_age_seconds}
+    stale = (inbox.oldest_unprocessed_age_seconds or 0) > STALE_BACKLOG_SECONDS
     body["status"] = "degraded" if body["redis"] == "unreachable" or stale else "ok"
     body["database"] = "ok"
     return jsonify(body)

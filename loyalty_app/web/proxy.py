@@ -11,24 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from marshmallow import ValidationError
 
-from ..connections import client_for
 from ..extensions import db
-from ..models import utcnow
-from ..rate_limits import redemption_allowed
-from ..schemas import RedeemSchema, RedemptionSchema
 from ..schemas.program import LOCALE
 from ..security import ProxySignatureError, verify_proxy
-from ..services import redemptions, storefront
-from ..services.members import enrol, find_member
+from ..services import storefront
 from ..services.shops import get_shop
+from . import shopper
 from .converters import MAX_ID
-from ..shopify.discounts import create_code, find_code
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
-_redeem_schema = RedeemSchema()
-_redemption_schema = RedemptionSchema()
 
 
 def _error(reason: str, message: str, status: int):  # type: ignore[no-untyped-def]
@@ -82,31 +74,8 @@ def redeem():  # type: ignore[no-untyped-def]
     """
     if g.customer_id is None:
         return _error("sign_in_required", "sign in to redeem rewards", 401)
-    try:
-        data = _redeem_schema.load(request.get_json(silent=True) or {})
-    except ValidationError as exc:
-        return _error("bad_request", str(exc.messages), 400)
-    if not redemption_allowed(g.shop.id, g.customer_id):
-        return _error("rate_limited", "too many redemptions; try again in a minute", 429)
-    session = db.session()  # type: ignore[misc]
-    shop = g.shop
-    member, _ = enrol(session, shop, g.customer_id)
-    session.commit()
-
-    # A shopper is waiting on this click: short timeouts and one quick retry per call.
-    client = functools.partial(client_for, current_app, session, shop, max_retries=1, timeout=(3.0, 8.0))
-    try:
-        redemption = redemptions.redeem(session, shop, member.id, g.customer_id, data["reward_id"],
-                                        data["idempotency_key"], lambda request: create_code(client(), request),
-                                        lambda code: find_code(client(), code))
-    except redemptions.RedemptionError as exc:
-        session.rollback()
-        status = {"insufficient_points": 409, "unknown_reward": 404, "shopify_failed": 502}[exc.reason]
-        return _error(exc.reason, str(exc), status)
-    body = _redemption_schema.dump(redemption)
-    session.refresh(member)
-    body["balance"] = member.balance
-    return jsonify(body), 200 if redemption.state == "active" else 202
+    body, status = shopper.redeem_for(g.shop, g.customer_id, request.get_json(silent=True))
+    return jsonify(body), status
 
 
 @bp.get("/codes")
@@ -115,9 +84,4 @@ def codes():  # type: ignore[no-untyped-def]
     """The shopper's codes with their state (active, used, expired, released)."""
     if g.customer_id is None:
         return jsonify(codes=[])
-    session = db.session()  # type: ignore[misc]
-    member = find_member(session, g.shop.id, g.customer_id)
-    if member is None:
-        return jsonify(codes=[])
-    now = utcnow()
-    return jsonify(codes=[storefront.code_item(redemption, now) for redemption in redemptions.member_codes(session, member.id)])
+    return jsonify(codes=shopper.codes_for(g.shop, g.customer_id))

@@ -28,4 +28,13 @@ def test_scopes_proxy_and_extensions():
     assert TOML["webhooks"]["api_version"] == API_VERSION
     assert (TOML["app_proxy"]["prefix"], TOML["app_proxy"]["subpath"]) == ("apps", "loyalty")
     assert TOML["app_proxy"]["url"].endswith("/proxy")
-    assert TOML["extension_directories"] == ["storefront_extension"]
+    assert TOML["extension_directories"][0] == "storefront_extension"
+
+
+def test_every_extension_is_listed_and_configured():
+    """Each extensions/<name>/ with a shopify.extension.toml is listed, and every listed folder has one."""
+    root = Path(__file__).resolve().parents[2]
+    listed = TOML["extension_directories"]
+    on_disk = sorted(str(p.parent.relative_to(root)) for p in root.glob("extensions/*/shopify.extension.toml"))
+    assert on_disk and set(on_disk) <= set(listed)
+    assert all((root / folder / "shopify.extension.toml").is_file() for folder in listed)

@@ -1,0 +1,257 @@
+// customer-account.page.render: the loyalty page in new customer accounts.
+import '@shopify/ui-extensions/preact';
+import {render} from 'preact';
+import {useEffect, useState} from 'preact/hooks';
+
+import {callApp, clickKey} from '../../shared/app.js';
+
+export default async () => {
+  render(<LoyaltyPage />, document.body);
+};
+
+const t = (key, options) => shopify.i18n.translate(key, options);
+
+async function load() {
+  const token = await shopify.sessionToken.get();
+  return (await callApp(token, '/ext/customer-account/me')).data;
+}
+
+function LoyaltyPage() {
+  const [view, setView] = useState(null);
+  const [failed, setFailed] = useState(false);
+
+  const refresh = () =>
+    load()
+      .then((data) => {
+        setView(data);
+        setFailed(false);
+      })
+      .catch(() => setFailed(true));
+
+  useEffect(() => {
+    refresh();
+  }, []);
+
+  if (failed) {
+    return (
+      <s-page heading={t('page.title')}>
+        <s-banner tone="critical">{t('errors.load')}</s-banner>
+      </s-page>
+    );
+  }
+  if (!view) {
+    return (
+      <s-page heading={t('page.title')}>
+        <s-spinner accessibilityLabel={t('page.loading')} />
+      </s-page>
+    );
+  }
+  return (
+    <s-page heading={t('page.title')}>
+      <Standing view={view} />
+      <Rewards view={view} onRedeemed={refresh} />
+      <Codes codes={view.codes || []} />
+      <WaysToEarn ways={view.ways_to_earn || []} />
+      {view.referral_url ? <Referral url={view.referral_url} /> : null}
+      <History activity={view.activity || []} />
+    </s-page>
+  );
+}
+
+function Standing({view}) {
+  const progress = view.tier_progress;
+  const percent = progress ? Number(progress.percent) : null;
+  return (
+    <s-section heading={t('standing.heading')}>
+      <s-stack gap="base">
+        <s-text type="strong">{t('standing.balance', {count: view.balance})}</s-text>
+        {view.pending > 0 ? <s-text color="subdued">{t('standing.pending', {count: view.pending})}</s-text> : null}
+        {view.tier ? <s-text>{t('standing.tier', {tier: view.tier.name})}</s-text> : null}
+        {view.next_tier ? (
+          <s-stack gap="small-200">
+            {percent !== null && Number.isFinite(percent) ? (
+              <s-progress value={percent} max={100} accessibilityLabel={t('standing.progressLabel', {tier: view.next_tier.name})} />
+            ) : null}
+            <s-text color="subdued">
+              {t('standing.nextTier', {remaining: view.next_tier.remaining, tier: view.next_tier.name})}
+            </s-text>
+          </s-stack>
+        ) : null}
+      </s-stack>
+    </s-section>
+  );
+}
+
+function Rewards({view, onRedeemed}) {
+  const [confirming, setConfirming] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState(null);
+
+  async function redeem(reward) {
+    setBusy(true);
+    try {
+      const token = await shopify.sessionToken.get();
+      const {status, data} = await callApp(token, '/ext/customer-account/redeem', {
+        method: 'POST',
+        body: {reward_id: reward.id, idempotency_key: clickKey()},
+      });
+      setOutcome({reward, status, data});
+      onRedeemed();
+    } catch (error) {
+      setOutcome({reward, error: error.reason || 'http_error'});
+    } finally {
+      setBusy(false);
+      setConfirming(null);
+    }
+  }
+
+  const rewards = view.rewards || [];
+  return (
+    <s-section heading={t('rewards.heading')}>
+      <s-stack gap="base">
+        {outcome ? <Outcome outcome={outcome} /> : null}
+        {rewards.length === 0 ? <s-text color="subdued">{t('rewards.none')}</s-text> : null}
+        {rewards.map((reward) => (
+          <s-stack key={reward.id} direction="inline" gap="base" justifyContent="space-between" alignItems="center">
+            <s-stack gap="none">
+              <s-text type="strong">{reward.name}</s-text>
+              <s-text color="subdued">{t('rewards.cost', {count: reward.cost})}</s-text>
+            </s-stack>
+            {confirming === reward.id ? (
+              <s-stack direction="inline" gap="small-200">
+                <s-text>{t('rewards.confirm', {reward: reward.name, count: reward.cost})}</s-text>
+                <s-button variant="primary" loading={busy} onClick={() => redeem(reward)}>
+                  {t('rewards.confirmButton')}
+                </s-button>
+                <s-button variant="secondary" disabled={busy} onClick={() => setConfirming(null)}>
+                  {t('rewards.cancel')}
+                </s-button>
+              </s-stack>
+            ) : (
+              <s-button
+                variant="secondary"
+                disabled={!reward.affordable || busy}
+                onClick={() => {
+                  setOutcome(null);
+                  setConfirming(reward.id);
+                }}
+              >
+                {reward.affordable ? t('rewards.redeem') : t('rewards.needMore', {count: reward.cost - view.balance})}
+              </s-button>
+            )}
+          </s-stack>
+        ))}
+      </s-stack>
+    </s-section>
+  );
+}
+
+function Outcome({outcome}) {
+  if (outcome.error) {
+    const key = ['insufficient_points', 'rate_limited', 'shopify_failed'].includes(outcome.error)
+      ? `errors.${outcome.error}`
+      : 'errors.redeem';
+    return <s-banner tone="critical">{t(key)}</s-banner>;
+  }
+  const {data} = outcome;
+  if (data.kind === 'store_credit') {
+    return (
+      <s-banner tone="success">
+        {t('rewards.storeCredit', {amount: shopify.i18n.formatCurrency(Number(data.amount), {currency: data.currency})})}
+      </s-banner>
+    );
+  }
+  if (outcome.status === 202 || !data.code) {
+    return <s-banner tone="info">{t('rewards.processing')}</s-banner>;
+  }
+  return (
+    <s-banner tone="success" heading={t('rewards.codeHeading')}>
+      <s-stack gap="small-200">
+        <s-text type="strong">{data.code}</s-text>
+        <s-text>{t('rewards.codeHelp')}</s-text>
+        <s-clipboard-item id="loyalty-code" text={data.code} />
+        <s-button commandFor="loyalty-code" variant="secondary">{t('rewards.copy')}</s-button>
+      </s-stack>
+    </s-banner>
+  );
+}
+
+function Codes({codes}) {
+  const active = codes.filter((code) => code.state === 'active');
+  return (
+    <s-section heading={t('codes.heading')}>
+      {active.length === 0 ? (
+        <s-text color="subdued">{t('codes.none')}</s-text>
+      ) : (
+        <s-unordered-list>
+          {active.map((code) => (
+            <s-list-item key={code.code}>
+              <s-text type="strong">{code.code}</s-text>{' '}
+              {code.expires_at ? (
+                <s-text color="subdued">
+                  {t('codes.expires', {date: shopify.i18n.formatDate(new Date(code.expires_at))})}
+                </s-text>
+              ) : null}
+            </s-list-item>
+          ))}
+        </s-unordered-list>
+      )}
+    </s-section>
+  );
+}
+
+const EARN_ACTIONS = ['signup', 'birthday', 'referral', 'review', 'social_follow', 'newsletter'];
+
+function WaysToEarn({ways}) {
+  return (
+    <s-section heading={t('ways.heading')}>
+      <s-unordered-list>
+        {ways.map((way) => (
+          <s-list-item key={way.action}>
+            {way.action === 'order'
+              ? t('ways.order', {points: way.points, currency: way.per})
+              : t(`ways.${EARN_ACTIONS.includes(way.action) ? way.action : 'custom'}`, {count: way.points})}
+            {way.state === 'done' ? ` · ${t('ways.done')}` : ''}
+            {way.state === 'limit_reached' ? ` · ${t('ways.limitReached')}` : ''}
+          </s-list-item>
+        ))}
+      </s-unordered-list>
+    </s-section>
+  );
+}
+
+function Referral({url}) {
+  return (
+    <s-section heading={t('referral.heading')}>
+      <s-stack gap="small-200">
+        <s-text>{t('referral.body')}</s-text>
+        <s-text type="strong">{url}</s-text>
+        <s-clipboard-item id="loyalty-referral" text={url} />
+        <s-button commandFor="loyalty-referral" variant="secondary">{t('referral.copy')}</s-button>
+      </s-stack>
+    </s-section>
+  );
+}
+
+const ENTRY_KINDS = ['earn', 'redeem', 'reversal', 'bonus', 'adjust', 'expire', 'action', 'release'];
+
+function History({activity}) {
+  return (
+    <s-section heading={t('history.heading')}>
+      {activity.length === 0 ? (
+        <s-text color="subdued">{t('history.none')}</s-text>
+      ) : (
+        <s-unordered-list>
+          {activity.map((entry, index) => (
+            <s-list-item key={index}>
+              {shopify.i18n.formatDate(new Date(entry.created_at))} ·{' '}
+              {t(`history.kinds.${ENTRY_KINDS.includes(entry.kind) ? entry.kind : 'other'}`)} ·{' '}
+              {t('history.points', {count: entry.amount, points: entry.amount > 0 ? `+${entry.amount}` : `${entry.amount}`})}
+              {entry.state === 'pending' ? ` · ${t('history.pending')}` : ''}
+            </s-list-item>
+          ))}
+        </s-unordered-list>
+      )}
+    </s-section>
+  );
+}
