@@ -372,3 +372,15 @@ def test_merchant_enters_a_norwegian_reward_name_on_the_program_page_and_the_sho
         assert shopper.get_by_role("button", name="Indløs Free shipping").is_visible()
     finally:
         shopper.context.close()
+
+
+def test_the_panel_block_shows_the_panel_inline_without_a_launcher(page):
+    with page.expect_response(re.compile(r"/apps/loyalty/me")):
+        page.goto("/dev/storefront?customer=1001&mode=inline")
+    panel = page.locator(PANEL)
+    panel.locator(".lty-section").first.wait_for()
+    assert page.locator("[data-lty-open]").count() == 0 and panel.get_attribute("role") is None
+    assert page.locator("[data-lty-me-balance]").inner_text() == "1,244 points"
+    page.wait_for_function("[...document.styleSheets].some((s) => s.href && s.href.includes('loyalty.css'))")
+    page.keyboard.press("Escape")
+    assert panel.is_visible()
