@@ -73,6 +73,9 @@ class LedgerEntry(Base):
         # Analytics: a shop's entries in a date window, read from the index alone on PostgreSQL.
         Index("ix_ledger_entries_shop_id_created_at", "shop_id", "created_at",
               postgresql_include=["kind", "amount", "member_id"]),
+        # A member's action claims (limits, and the widget's done / limit reached) without reading their orders.
+        Index("ix_ledger_entries_action_claims", "member_id", "source", "created_at",
+              postgresql_where=text("kind = 'action'"), sqlite_where=text("kind = 'action'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

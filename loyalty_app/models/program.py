@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, JSONType, UTCDateTime
@@ -21,6 +21,8 @@ class Tier(Base):
     threshold: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     multiplier: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1"))
     entry_bonus: Mapped[int] = mapped_column(Integer, default=0)
+    translations: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
+    """The name in other languages, ``{"nb": "Gull"}``, shown to shoppers who browse in them."""
 
 
 class Reward(Base):
@@ -37,6 +39,8 @@ class Reward(Base):
     return_points_on_expiry: Mapped[bool] = mapped_column(Boolean, default=True)
     combines_with: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    translations: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict, server_default=text("'{}'"))
+    """The name in other languages, ``{"nb": "50 kr avslag"}``, shown to shoppers who browse in them."""
 
 
 class EarningRule(Base):

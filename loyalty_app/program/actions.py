@@ -56,3 +56,27 @@ def signup_earned(topic: str, account_state: str | None, customer_created_at: da
     if topic == "customers/enable":
         return True
     return topic == "customers/create" and account_state == "enabled"
+
+
+CREDITED_BY_THE_APP = frozenset(ACTIONS) - {"custom"}
+"""Actions something in the app credits (webhooks, the widget, the review endpoint, the referral job). A
+``custom`` rule has no trigger of its own: the widget never advertises it."""
+
+
+def action_state(limit: ActionLimit, previous_claims: list[datetime], now: datetime) -> str:
+    """What the shopper sees for an action: ``available``, ``done`` (once ever, or already this calendar year)
+    or ``limit_reached`` (the rolling period's count is used up)."""
+    if action_allowed(limit, previous_claims, now):
+        return "available"
+    return "done" if limit.kind in ("once", "per_year") else "limit_reached"
+
+
+def shown_to_shopper(action: str, signed_in: bool, claimed: bool) -> bool:
+    """Whether the widget lists an action: only ones that can still be credited, or were.
+
+    The signup bonus pays for getting an account, so a signed-in shopper who never got it (a customer
+    from before the app was installed) can no longer earn it and is not told they could.
+    """
+    if action not in CREDITED_BY_THE_APP:
+        return False
+    return not (action == "signup" and signed_in and not claimed)

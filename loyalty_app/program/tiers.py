@@ -163,3 +163,15 @@ def compare_rankings(current: list[TierRule], proposed: list[TierRule], standing
         else:
             result.down += 1
     return result
+
+
+def progress_percent(tiers: list[TierRule], value: Decimal) -> int:
+    """How far ``value`` has come from the current tier's threshold (0 without one) to the next tier's, in
+    whole percent (100 at the top)."""
+    upcoming = next_tier(tiers, value)
+    if upcoming is None:
+        return 100
+    current = qualifying_tier(tiers, value)
+    start = current.threshold if current else Decimal("0")
+    span = upcoming[0].threshold - start
+    return max(0, min(99, int((value - start) * 100 / span)))

@@ -64,6 +64,20 @@ def name_field(length: int) -> fields.String:
                                                   validate.Regexp(r"\s*\S", error="Must not be blank.")])
 
 
+LOCALE = r"^[a-z]{2,3}(-[A-Z]{2}|-[A-Z][a-z]{3})?$"
+"""A storefront locale as Shopify names it (``request.locale.iso_code``): ``nb``, ``pt-BR``, ``zh-Hant``."""
+
+
+def translations_field(length: int) -> fields.Dict:
+    """A name per language, ``{"nb": "Gull"}``; a language left out shows the plain name."""
+    return fields.Dict(
+        keys=fields.String(validate=validate.Regexp(LOCALE, error="Use a locale code such as nb or pt-BR.")),
+        values=fields.String(validate=[validate.Length(min=1, max=length),
+                                       validate.Regexp(r"\s*\S", error="Must not be blank.")]),
+        load_default=dict, validate=validate.Length(max=50),
+        metadata={"description": "The name per storefront locale (e.g. nb, pt-BR); others see `name`."})
+
+
 class Input(Schema):
     """An input schema: unknown keys are an error, not silently dropped."""
 
@@ -115,6 +129,7 @@ class TierSchema(Input):
 
     id = fields.Integer(dump_only=True)
     name = name_field(100)
+    translations = translations_field(100)
     threshold = decimal("0", "1000000000000", 2, required=True)
     multiplier = decimal("0", "100", 3, low_inclusive=False, load_default=Decimal("1"))
     entry_bonus = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_POINTS))
@@ -195,6 +210,7 @@ class RewardSchema(Input):
 
     id = fields.Integer(dump_only=True)
     name = name_field(200)
+    translations = translations_field(200)
     kind = fields.String(required=True, validate=validate.OneOf(REWARD_KINDS))
     cost = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_POINTS))
     value = decimal("0", "1000000000", 2, load_default=Decimal("0"))

@@ -27,6 +27,8 @@ bp = Blueprint("dev", __name__, template_folder="templates")
 EXTENSION = Path(__file__).resolve().parents[2] / "storefront_extension"
 LANGUAGES = ("en", "nb", "sv", "da")
 _discount_ids = itertools.count(1)
+PROXY_PARAMS = ("shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature")
+"""What Shopify's app proxy sets itself: a shopper's own values for these never reach the app."""
 
 
 @cache
@@ -64,10 +66,14 @@ def assets(name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/apps/loyalty/<path:path>", methods=["GET", "POST"])
 def app_proxy(path: str):  # type: ignore[no-untyped-def]
-    """Sign the request like Shopify's app proxy, for the demo customer in the cookie, and dispatch it."""
+    """Sign the request like Shopify's app proxy, for the demo customer in the cookie, and dispatch it.
+
+    The page's own query (``?locale=nb``) is passed on and signed along, as Shopify does.
+    """
     customer = request.cookies.get("dev_customer", "")
-    params = [("shop", DEMO_SHOP), ("logged_in_customer_id", customer), ("path_prefix", "/apps/loyalty"),
-              ("timestamp", str(int(time.time())))]
+    own = [(k, v) for k, v in request.args.items(multi=True) if k not in PROXY_PARAMS]  # the widget's, e.g. locale
+    params = own + [("shop", DEMO_SHOP), ("logged_in_customer_id", customer), ("path_prefix", "/apps/loyalty"),
+                    ("timestamp", str(int(time.time())))]
     params.append(("signature", proxy_signature(current_app.config["SHOPIFY_API_SECRET"], params)))
     with current_app.test_request_context(f"/proxy/{path}", method=request.method, query_string=params,
                                           data=request.get_data(), content_type=request.content_type):

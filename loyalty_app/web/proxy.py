@@ -6,12 +6,14 @@ from the signed query, never anything in the body.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..extensions import db
+from ..schemas.program import LOCALE
 from ..security import ProxySignatureError, verify_proxy
 from ..services import storefront
 from ..services.shops import get_shop
@@ -50,11 +52,17 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.get("/me")
 @signed
 def me():  # type: ignore[no-untyped-def]
-    """The shopper's standing, rewards, ways to earn and last ten entries; a guest gets the explainer."""
+    """The shopper's standing, rewards, ways to earn, active codes and last ten entries; a guest gets the explainer.
+
+    ``?locale=`` (the storefront's ``request.locale.iso_code``) picks the merchant's translated names.
+    """
+    locale = request.args.get("locale") or None
+    if locale is not None and not re.fullmatch(LOCALE, locale):
+        return _error("bad_locale", "locale must be a storefront locale such as nb or pt-BR", 400)
     session = db.session()  # type: ignore[misc]
     if g.customer_id is None:
-        return jsonify(storefront.guest_view(session, g.shop))
-    return jsonify(shopper.view_for(g.shop, g.customer_id))
+        return jsonify(storefront.guest_view(session, g.shop, locale))
+    return jsonify(shopper.view_for(g.shop, g.customer_id, locale))
 
 
 @bp.post("/redeem")

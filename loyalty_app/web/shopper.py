@@ -87,11 +87,11 @@ def _redeem(session: Session, shop: Shop, customer_id: int, data: dict[str, Any]
     return body, 200 if redemption.state == "active" else 202
 
 
-def view_for(shop: Shop, customer_id: int) -> dict[str, Any]:
+def view_for(shop: Shop, customer_id: int, locale: str | None = None) -> dict[str, Any]:
     """The customer's standing as every surface shows it (``storefront.member_view``). Commits: a member's
     referral code is stored the first time their link is shown, so the link opens once it was seen."""
     session = db.session()  # type: ignore[misc]
-    view = storefront.member_view(session, shop, customer_id, current_app.config["SECRET_KEY"])
+    view = storefront.member_view(session, shop, customer_id, current_app.config["SECRET_KEY"], locale)
     session.commit()
     return view
 
@@ -102,10 +102,5 @@ def codes_for(shop: Shop, customer_id: int) -> list[dict[str, Any]]:
     member = find_member(session, shop.id, customer_id)
     if member is None:
         return []
-    now = utcnow()
-    listed = []
-    for redemption in redemptions.member_codes(session, member.id):
-        item = _redemption_schema.dump(redemption)
-        item["state"] = redemptions.shown_state(redemption, now)
-        listed.append(item)
-    return listed
+    now = utcnow()  # the same items as /proxy/me's active codes
+    return [storefront.code_item(redemption, now) for redemption in redemptions.member_codes(session, member.id)]

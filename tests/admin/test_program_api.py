@@ -105,7 +105,7 @@ def test_tiers_list_create_update_delete(admin_api, session, shop):
     assert created.status_code == 201
     tier = created.get_json()
     assert tier == {"id": tier["id"], "name": "Platinum", "threshold": "5000.00", "multiplier": "2.000",
-                    "entry_bonus": 500}
+                    "entry_bonus": 500, "translations": {}}
     updated = admin_api.put(f"/tiers/{tier['id']}", json={"threshold": "4000.50"})
     assert updated.status_code == 200 and updated.get_json()["threshold"] == "4000.50"
     assert updated.get_json()["name"] == "Platinum"

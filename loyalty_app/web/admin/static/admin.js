@@ -130,12 +130,12 @@
       if (field.closest("form") !== form || field.tagName === "S-OPTION" || field.tagName === "OPTION") return;
       if (field.type === "checkbox" && field.getAttribute("data-type") !== "boolean" && !field.checked) return;
       var name = field.name || field.getAttribute("name"), dot = name.indexOf(".");
-      if (dot > 0) {  // "settings.photo_bonus" is {"settings": {"photo_bonus": …}}
-        var group = name.slice(0, dot);
-        (payload[group] = payload[group] || {})[name.slice(dot + 1)] = fieldValue(field);
-      } else {
-        payload[name] = fieldValue(field);
-      }
+      if (dot < 0) { payload[name] = fieldValue(field); return; }
+      // "settings.photo_bonus" is {"settings": {"photo_bonus": …}}; "translations.nb" fills translations.nb, and an
+      // empty translation is left out (no name in that language).
+      var group = payload[name.slice(0, dot)] = payload[name.slice(0, dot)] || {};
+      if (field.value === "" && name.slice(0, dot) === "translations") return;
+      group[name.slice(dot + 1)] = fieldValue(field);
     });
     return payload;
   }
