@@ -91,8 +91,11 @@ def _ways_to_earn(session: Session, shop: Shop, member: Member | None, signed_in
         if not shown_to_shopper(rule.action, signed_in, bool(claimed)):
             continue
         limit = ActionLimit(rule.limit_kind, rule.limit_count, rule.period_days)
-        ways.append({"action": rule.action, "points": rule.points, "limit": rule.limit_kind,
-                     "state": action_state(limit, claimed, now)})
+        way = {"action": rule.action, "points": rule.points, "limit": rule.limit_kind,
+               "state": action_state(limit, claimed, now)}
+        if rule.action == "social_follow" and (rule.settings or {}).get("follow_urls"):
+            way["url"] = rule.settings["follow_urls"][0]  # the profile the Follow button opens
+        ways.append(way)
     return ways
 
 

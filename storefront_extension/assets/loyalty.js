@@ -90,6 +90,7 @@
       else if (me.customer_id !== null && t.do[w.action]) {
         act = button(fmt(t.do[w.action], { points: num(w.points) }), (e) => {
           const b = e.currentTarget;
+          if (w.url) open(w.url, '_blank', 'noopener');
           b.disabled = true;
           post('/actions/' + w.action, { idempotency_key: uuid() })
             .then((res) => { say(fmt(t.earned, { points: num(res.points) })); focusAfter = '[data-lty-me-balance]'; return load(); },

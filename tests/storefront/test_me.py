@@ -225,3 +225,12 @@ def test_admin_api_refuses_bad_translations(admin_api, shop, translations):
     reward = admin_api.get("/rewards").get_json()[0]
     response = admin_api.put(f"/rewards/{reward['id']}", json={"translations": translations})
     assert response.status_code == 422 and "translations" in response.get_json()["errors"]
+
+
+def test_the_follow_action_carries_the_profile_it_opens(client, session, nok_shop, member):
+    session.query(EarningRule).filter_by(shop_id=nok_shop.id, action="social_follow").update(
+        {"settings": {"follow_urls": ["https://www.instagram.com/nordiskbutikk", "https://www.tiktok.com/@nb"]}})
+    session.commit()
+    follow = next(w for w in me(client, 5).json["ways_to_earn"] if w["action"] == "social_follow")
+    assert follow["url"] == "https://www.instagram.com/nordiskbutikk"
+    assert all("url" not in w for w in me(client, 5).json["ways_to_earn"] if w["action"] != "social_follow")
