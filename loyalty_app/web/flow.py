@@ -23,6 +23,7 @@ from ..models import Member
 from ..schemas.flow import FlowActionSchema
 from ..services import flow
 from ..services.shops import get_shop
+from .admin_auth import shopify_app_config
 
 bp = Blueprint("flow", __name__, url_prefix="/flow")
 _schema = FlowActionSchema()
@@ -34,14 +35,6 @@ def _error(reason: str, message: str, status: int) -> tuple[Response, int]:
     return jsonify(error=reason, message=message), status
 
 
-def _app_config() -> dict[str, str]:
-    config = current_app.config
-    app_config = {"client_id": config["SHOPIFY_API_KEY"], "client_secret": config["SHOPIFY_API_SECRET"]}
-    if config.get("SHOPIFY_API_SECRET_PREVIOUS"):
-        app_config["old_client_secret"] = config["SHOPIFY_API_SECRET_PREVIOUS"]
-    return app_config
-
-
 @bp.route("/actions/adjust-points", methods=["POST"])
 def adjust_points() -> tuple[Response, int]:
     """Add or take points as a merchant's workflow asks, once per Flow run."""
@@ -50,7 +43,7 @@ def adjust_points() -> tuple[Response, int]:
     except UnicodeDecodeError:  # Flow sends JSON, always UTF-8; these bytes cannot even be checked
         return _error("bad_json", "the body is not UTF-8 JSON", 400)
     verified = verify_flow_action_req({"method": request.method, "headers": dict(request.headers), "body": body},
-                                      _app_config())  # type: ignore[typeddict-item]
+                                      shopify_app_config())  # type: ignore[typeddict-item]
     if not verified.ok:
         return _error(verified.log.code, "the request is not signed by Shopify", verified.response.status)
     try:
