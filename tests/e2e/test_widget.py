@@ -154,7 +154,7 @@ def test_ways_to_earn_show_only_what_can_be_credited_with_their_state(page):
     assert rows.count() == len(me["ways_to_earn"])
     assert "Create an account" in rows.nth(1).inner_text() and "Done" in rows.nth(1).inner_text()
     order = intl(page, "new Intl.NumberFormat('en', {style: 'currency', currency: 'NOK'}).format(1)")
-    assert rows.nth(0).inner_text() == f"1 points for every {order} spent"
+    assert rows.nth(0).inner_text() == f"Points for every {order} spent: 1"
 
 
 def test_follow_and_newsletter_buttons_call_the_action_endpoint(page):
