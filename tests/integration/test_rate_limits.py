@@ -9,7 +9,8 @@ pytestmark = pytest.mark.integration
 
 def limits_app(redis_url: str) -> Flask:
     app = Flask(__name__)
-    app.config.update(REDIS_URL=redis_url, REDEEM_RATE_LIMIT="3 per minute")
+    app.config.update(REDIS_URL=redis_url, REDEEM_RATE_LIMIT="3 per minute", CLICK_RATE_LIMIT="10 per minute",
+                      REVIEW_RATE_LIMIT="60 per minute")
     rate_limits.init_app(app)
     return app
 
