@@ -5,8 +5,6 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .orders import REVERSE_ON
-
 ROUNDING_MODES = ("floor", "half_up", "ceil")
 TIER_BASES = ("points", "spend")
 TIER_WINDOWS = ("lifetime", "calendar_year", "rolling_12_months")
