@@ -3,7 +3,7 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {callApp, clickKey, heldCredit} from '../../shared/app.js';
+import {callApp, clickKey, heldCredit} from '../../common/app.js';
 
 export default async () => {
   render(<LoyaltyPage />, document.body);

@@ -3,7 +3,7 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {callApp, estimateQuery, numericId} from '../../shared/app.js';
+import {callApp, estimateQuery, numericId} from '../../common/app.js';
 
 export default async () => {
   render(<OrderPoints />, document.body);

@@ -4,7 +4,7 @@ import '@shopify/ui-extensions/preact';
 import {render} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 
-import {callApp, clickKey, heldCredit} from '../../shared/app.js';
+import {callApp, clickKey, heldCredit} from '../../common/app.js';
 
 export default async () => {
   render(<CustomerLoyalty />, document.body);
