@@ -40,6 +40,13 @@ def endpoint_info(shop: Shop, secret: str) -> dict[str, str]:
             "header": SIGNATURE_HEADER, "secret": secret}
 
 
+def shown_endpoint(shop: Shop) -> dict[str, str]:
+    """The endpoint as the admin shows it (page and API alike); the secret is made, and committed, on first view."""
+    secret = reviews.review_secret(shop, current_app.extensions["token_box"])
+    db.session.commit()  # type: ignore[union-attr]
+    return endpoint_info(shop, secret)
+
+
 def _error(reason: str, message: str, status: int):  # type: ignore[no-untyped-def]
     return jsonify(error=reason, message=message), status
 

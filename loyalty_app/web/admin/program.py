@@ -2,16 +2,15 @@
 settings and the history of changes, rendered with their data; every form posts to ``/admin/api``."""
 from __future__ import annotations
 
-from flask import current_app, g, render_template, request
+from flask import g, render_template, request
 
 from ...extensions import db
 from ...program.actions import ACTIONS, LIMITS
 from ...program.orders import REVERSE_ON
 from ...program.settings import EARN_TRIGGERS, EARNING_MODES, ROUNDING_MODES, TIER_BASES, TIER_WINDOWS
 from ...schemas.program import REWARD_KINDS, TierSchema
-from ...services import reviews
 from ...services.program_admin import changed_fields, program_page
-from ..reviews import endpoint_info
+from ..reviews import shown_endpoint
 from ..admin_auth import current_shop
 from . import bp, page
 from .i18n import LANGUAGES as WIDGET_LANGUAGES, catalog, translate
@@ -30,9 +29,7 @@ def program():  # type: ignore[no-untyped-def]
     """The whole program on one page; ``?cursor=`` pages back through the history."""
     cursor = request.args.get("cursor", "")
     shop = current_shop()
-    secret = reviews.review_secret(shop, current_app.extensions["token_box"])  # made on first view
-    db.session.commit()  # type: ignore[union-attr]
-    review = endpoint_info(shop, secret)
+    review = shown_endpoint(shop)
     data = program_page(db.session(), shop, int(cursor) if cursor.isdigit() and len(cursor) < 19  # type: ignore[misc]
                         else None)
     return render_template("admin/program.html", program=data, changed_fields=changed_fields, known_strings=catalog("en"),

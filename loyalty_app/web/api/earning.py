@@ -11,7 +11,7 @@ from ...program.birthdays import month_day
 from ...schemas.earning import MemberBirthdayInputSchema, MemberBirthdaySchema, ReviewSecretSchema
 from ...services import birthdays, member_admin, reviews
 from ..admin_auth import current_shop
-from ..reviews import endpoint_info
+from ..reviews import endpoint_info, shown_endpoint
 from . import route
 
 
@@ -38,10 +38,7 @@ def set_member_birthday(customer_id: int, data: dict[str, Any]) -> Any:
        response=ReviewSecretSchema, staff_only=True)
 def get_review_secret() -> Any:
     """Made on first view; only staff see it (an API key cannot read the secret that signs reviews)."""
-    shop = current_shop()
-    secret = reviews.review_secret(shop, current_app.extensions["token_box"])
-    db.session.commit()  # type: ignore[union-attr]
-    return endpoint_info(shop, secret)
+    return shown_endpoint(current_shop())
 
 
 @route("/review-secret/rotate", "POST", summary="Replace the review secret; the old one stops working at once",
