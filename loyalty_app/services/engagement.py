@@ -22,17 +22,14 @@ from ..models import LedgerEntry, Member, Shop, utcnow
 from ..program.actions import ActionLimit, action_allowed
 from .actions import award_action, find_rule, shop_zone
 from .members import enrol
+from .refusals import Refused
 
 CLICK_ACTIONS = ("social_follow", "newsletter")
 NEWSLETTER_REFERENCE = "subscribed"
 
 
-class ClickRefused(Exception):
+class ClickRefused(Refused):
     """Why a click earned nothing: ``unknown_action``, ``consent_required`` or ``limit_reached``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

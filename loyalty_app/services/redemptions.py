@@ -17,6 +17,7 @@ from ..shopify.client import AdminClient
 from ..shopify.discounts import CODE_PREFIX, CodeRequest, code_taken, deactivate_code, find_code, new_code, ours, usage_count
 from ..shopify.errors import ShopifyError, ShopifyUnavailable
 from . import flow_outbox
+from .refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,8 @@ def _locked(session: Session, redemption_ids: list[int]) -> list[Redemption]:
         .execution_options(populate_existing=True)).scalars())
 
 
-class RedemptionError(Exception):
+class RedemptionError(Refused):
     """A redemption the shopper cannot make; ``reason`` is a stable code the widget translates."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        self.reason = reason
-        super().__init__(message)
 
 
 def find_redemption(session: Session, shop_id: int, member_id: int, client_key: str) -> Redemption | None:

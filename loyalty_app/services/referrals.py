@@ -30,6 +30,7 @@ from ..shopify.discounts import CodeRequest, code_taken, new_code
 from ..shopify.errors import ShopifyError
 from ..sql import insert_ignoring_conflict
 from .actions import ActionError, award_action
+from .refusals import Refused
 from .shops import program_settings
 
 FRIEND_CODES_PER_DAY = 25
@@ -39,12 +40,8 @@ FRIEND_CODE_DAYS = 30
 VISITOR_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 
 
-class ReferralError(Exception):
+class ReferralError(Refused):
     """A referral request that cannot be served; ``reason`` is a stable code for the caller to translate."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 # Members' codes.

@@ -22,17 +22,14 @@ from ..crypto import TokenBox
 from ..models import LedgerEntry, Shop, utcnow
 from .actions import award_action, find_rule
 from .members import enrol
+from .refusals import Refused
 
 ACTION = "product_review"
 
 
-class ReviewRefused(Exception):
+class ReviewRefused(Refused):
     """Why a review earned nothing: ``action_inactive``, ``review_claimed`` (credited to another customer)
     or ``limit_reached``."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
