@@ -18,7 +18,8 @@ from ..schemas import ActionClickSchema, BirthdayInputSchema
 from ..services import birthdays, engagement
 from ..shopify.customers import email_marketing_subscribed
 from ..shopify.errors import ShopifyError
-from .proxy import _error, bp, signed
+from .errors import json_error
+from .proxy import bp, signed
 
 _birthday_schema = BirthdayInputSchema()
 _click_schema = ActionClickSchema()
@@ -29,17 +30,17 @@ _click_schema = ActionClickSchema()
 def set_birthday():  # type: ignore[no-untyped-def]
     """The shopper's birthday, ``{"birthday": "MM-DD"}``, set once: 409 ``birthday_locked`` afterwards."""
     if g.customer_id is None:
-        return _error("sign_in_required", "sign in to add your birthday", 401)
+        return json_error("sign_in_required", "sign in to add your birthday", 401)
     try:
         data = _birthday_schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
-        return _error("bad_request", str(exc.messages), 400)
+        return json_error("bad_request", str(exc.messages), 400)
     session = db.session()  # type: ignore[misc]
     try:
         member = birthdays.set_by_shopper(session, g.shop, g.customer_id, data["birthday"])
     except birthdays.BirthdayLocked as exc:
         session.rollback()
-        return _error("birthday_locked", str(exc), 409)
+        return json_error("birthday_locked", str(exc), 409)
     session.commit()
     return jsonify(birthday=month_day(member.birthday))
 
@@ -49,13 +50,13 @@ def set_birthday():  # type: ignore[no-untyped-def]
 def click_action(action: str):  # type: ignore[no-untyped-def]
     """A one-click action (social_follow, newsletter) within its limit; the newsletter needs Shopify's consent."""
     if g.customer_id is None:
-        return _error("sign_in_required", "sign in to earn points", 401)
+        return json_error("sign_in_required", "sign in to earn points", 401)
     try:
         data = _click_schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
-        return _error("bad_request", str(exc.messages), 400)
+        return json_error("bad_request", str(exc.messages), 400)
     if not click_allowed(g.shop.id, g.customer_id):
-        return _error("rate_limited", "too many clicks; try again in a minute", 429)
+        return json_error("rate_limited", "too many clicks; try again in a minute", 429)
     session = db.session()  # type: ignore[misc]
     shop = g.shop
     customer_id = g.customer_id
@@ -68,10 +69,10 @@ def click_action(action: str):  # type: ignore[no-untyped-def]
         claim = engagement.claim_click(session, shop, g.customer_id, action, data["idempotency_key"], consented)
     except engagement.ClickRefused as exc:
         session.rollback()
-        return _error(exc.reason, str(exc), 404 if exc.reason == "unknown_action" else 409)
+        return json_error(exc.reason, str(exc), 404 if exc.reason == "unknown_action" else 409)
     except ShopifyError as exc:
         session.rollback()
-        return _error("shopify_failed", f"could not ask Shopify for the customer's consent: {type(exc).__name__}", 502)
+        return json_error("shopify_failed", f"could not ask Shopify for the customer's consent: {type(exc).__name__}", 502)
     session.commit()
     schedule_committed_standings(current_app._get_current_object(), session, on_request_path=True)  # type: ignore[attr-defined]
     return jsonify(points=claim.entry.amount, balance=claim.balance, state=claim.state)

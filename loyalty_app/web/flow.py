@@ -24,15 +24,11 @@ from ..schemas.flow import FlowActionSchema
 from ..services import flow
 from ..services.shops import get_shop
 from .admin_auth import shopify_app_config
+from .errors import json_error
 
 bp = Blueprint("flow", __name__, url_prefix="/flow")
 _schema = FlowActionSchema()
 ADJUST_POINTS = "loyalty-adjust-points"
-
-
-def _error(reason: str, message: str, status: int) -> tuple[Response, int]:
-    """A JSON error; Flow shows its raw content to the merchant."""
-    return jsonify(error=reason, message=message), status
 
 
 @bp.route("/actions/adjust-points", methods=["POST"])
@@ -41,33 +37,33 @@ def adjust_points() -> tuple[Response, int]:
     try:
         body = request.get_data().decode("utf-8")
     except UnicodeDecodeError:  # Flow sends JSON, always UTF-8; these bytes cannot even be checked
-        return _error("bad_json", "the body is not UTF-8 JSON", 400)
+        return json_error("bad_json", "the body is not UTF-8 JSON", 400)
     verified = verify_flow_action_req({"method": request.method, "headers": dict(request.headers), "body": body},
                                       shopify_app_config())  # type: ignore[typeddict-item]
     if not verified.ok:
-        return _error(verified.log.code, "the request is not signed by Shopify", verified.response.status)
+        return json_error(verified.log.code, "the request is not signed by Shopify", verified.response.status)
     try:
         data = _schema.load(json.loads(body))
     except (ValueError, TypeError):
-        return _error("bad_json", "the body is not a JSON object", 400)
+        return json_error("bad_json", "the body is not a JSON object", 400)
     except ValidationError as exc:
-        return _error("bad_request", json.dumps(exc.messages, sort_keys=True), 400)
+        return json_error("bad_request", json.dumps(exc.messages, sort_keys=True), 400)
     domain = data["shopify_domain"]
     if verified.shop and f"{verified.shop}.myshopify.com" != domain:
-        return _error("shop_mismatch", "the shop header and the body name different shops", 400)
+        return json_error("shop_mismatch", "the shop header and the body name different shops", 400)
     if data["handle"] not in (None, ADJUST_POINTS):
-        return _error("unknown_action", f"this endpoint runs {ADJUST_POINTS}, not {data['handle']}", 400)
+        return json_error("unknown_action", f"this endpoint runs {ADJUST_POINTS}, not {data['handle']}", 400)
     session = db.session()  # type: ignore[misc]
     shop = get_shop(session, domain)
     if shop is None or not shop.active:
-        return _error("unknown_shop", "this shop has not installed the loyalty app", 404)
+        return json_error("unknown_shop", "this shop has not installed the loyalty app", 404)
     properties = data["properties"]
     try:
         entry, created = flow.adjust_points(session, shop, properties["customer_id"], properties["points"],
                                             properties["reason"], data["action_run_id"])
     except flow.AdjustmentRefused as exc:
         session.rollback()
-        return _error("insufficient_points", str(exc), 422)
+        return json_error("insufficient_points", str(exc), 422)
     session.commit()
     schedule_committed_standings(current_app._get_current_object(), session,  # type: ignore[attr-defined]
                                  on_request_path=True)

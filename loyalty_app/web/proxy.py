@@ -19,12 +19,9 @@ from ..services import storefront
 from ..services.shops import get_shop
 from . import shopper
 from .converters import MAX_ID
+from .errors import json_error
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
-
-
-def _error(reason: str, message: str, status: int):  # type: ignore[no-untyped-def]
-    return jsonify(error=reason, message=message), status
 
 
 def signed(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,13 +33,13 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             verify_proxy(params, current_app.config["SHOPIFY_API_SECRET"], current_app.config["PROXY_MAX_AGE_SECONDS"])
         except ProxySignatureError as exc:
-            return _error("bad_signature", str(exc), 401)
+            return json_error("bad_signature", str(exc), 401)
         shop = get_shop(db.session(), request.args["shop"])  # type: ignore[misc]
         if shop is None or not shop.active:
-            return _error("unknown_shop", "this shop does not run the loyalty program", 404)
+            return json_error("unknown_shop", "this shop does not run the loyalty program", 404)
         customer = request.args.get("logged_in_customer_id", "")
         if customer and not (customer.isdigit() and 0 < int(customer) <= MAX_ID):
-            return _error("bad_customer", "logged_in_customer_id must be a customer id", 400)
+            return json_error("bad_customer", "logged_in_customer_id must be a customer id", 400)
         g.shop, g.customer_id = shop, int(customer) if customer else None
         return view(*args, **kwargs)
 
@@ -58,7 +55,7 @@ def me():  # type: ignore[no-untyped-def]
     """
     locale = request.args.get("locale") or None
     if locale is not None and not re.fullmatch(LOCALE, locale):
-        return _error("bad_locale", "locale must be a storefront locale such as nb or pt-BR", 400)
+        return json_error("bad_locale", "locale must be a storefront locale such as nb or pt-BR", 400)
     session = db.session()  # type: ignore[misc]
     if g.customer_id is None:
         return jsonify(storefront.guest_view(session, g.shop, locale))
@@ -74,7 +71,7 @@ def redeem():  # type: ignore[no-untyped-def]
     answer is unknown (the widget asks ``/codes`` again), 409 ``store_credit_unavailable`` with a fallback.
     """
     if g.customer_id is None:
-        return _error("sign_in_required", "sign in to redeem rewards", 401)
+        return json_error("sign_in_required", "sign in to redeem rewards", 401)
     body, status = shopper.redeem_for(g.shop, g.customer_id, request.get_json(silent=True))
     return jsonify(body), status
 

@@ -28,7 +28,8 @@ from ..program.referrals import CART_ATTRIBUTE
 from ..services import referrals
 from ..services.shops import program_settings
 from ..shopify.discounts import create_code, find_code
-from .proxy import _error, bp, signed
+from .errors import json_error
+from .proxy import bp, signed
 
 LANGUAGES = ("en", "nb", "sv", "da")
 LOCALES = Path(__file__).resolve().parent / "referral_locales"
@@ -143,11 +144,11 @@ def referral_reward(code: str) -> Any:
     session = db.session()  # type: ignore[misc]
     found = referrals.find_code(session, g.shop, code)
     if found is None:
-        return _error("unknown_code", "no referral link with this code", 404)
+        return json_error("unknown_code", "no referral link with this code", 404)
     body = request.get_json(silent=True)
     visitor = body.get("visitor") if isinstance(body, dict) else None
     if g.customer_id is None and not (isinstance(visitor, str) and _VISITOR.match(visitor)):
-        return _error("bad_visitor", "visitor must be 16 to 64 letters, digits, - or _", 400)
+        return json_error("bad_visitor", "visitor must be 16 to 64 letters, digits, - or _", 400)
     shop = g.shop
     try:
         friend = referrals.reserve_friend_code(session, shop, found, visitor, g.customer_id)
@@ -158,6 +159,6 @@ def referral_reward(code: str) -> Any:
     except referrals.ReferralError as exc:
         session.commit()  # a failed attempt is kept, so the next visit asks Shopify for the same code
         status = {"self_referral": 409, "too_many": 429, "shopify_failed": 502, "bad_visitor": 400}[exc.reason]
-        return _error(exc.reason, str(exc), status)
+        return json_error(exc.reason, str(exc), status)
     session.commit()
     return jsonify(code=friend.code, state=friend.state)

@@ -26,6 +26,7 @@ from ..rate_limits import review_allowed
 from ..schemas.reviews import ReviewSchema
 from ..services import reviews
 from ..services.shops import get_shop
+from .errors import json_error
 
 bp = Blueprint("reviews", __name__, url_prefix="/hooks")
 SIGNATURE_HEADER = "X-Loyalty-Hmac-Sha256"
@@ -47,42 +48,38 @@ def shown_endpoint(shop: Shop) -> dict[str, str]:
     return endpoint_info(shop, secret)
 
 
-def _error(reason: str, message: str, status: int):  # type: ignore[no-untyped-def]
-    return jsonify(error=reason, message=message), status
-
-
 @bp.post("/reviews/<shop_domain>")
 def review(shop_domain: str):  # type: ignore[no-untyped-def]
     """Credit a review reported by a review app; see the module docstring for the answers."""
     limit = current_app.config["REVIEW_MAX_BYTES"]
     if request.content_length is not None and request.content_length > limit:
-        return _error("too_large", f"the body is over {limit} bytes", 413)
+        return json_error("too_large", f"the body is over {limit} bytes", 413)
     body = request.stream.read(limit + 1)
     if len(body) > limit:
-        return _error("too_large", f"the body is over {limit} bytes", 413)
+        return json_error("too_large", f"the body is over {limit} bytes", 413)
     session = db.session()  # type: ignore[misc]
     shop = get_shop(session, shop_domain) if len(shop_domain) <= 255 else None
     if shop is None or not shop.active:
-        return _error("unknown_shop", "no shop runs the loyalty program at this address", 404)
+        return json_error("unknown_shop", "no shop runs the loyalty program at this address", 404)
     if not review_allowed(shop.id):
-        return _error("rate_limited", "too many review calls for this shop; slow down", 429)
+        return json_error("rate_limited", "too many review calls for this shop; slow down", 429)
     box = current_app.extensions["token_box"]
     if not reviews.signature_valid(shop, box, body, request.headers.get(SIGNATURE_HEADER)):
-        return _error("bad_signature", f"{SIGNATURE_HEADER} is not the HMAC-SHA256 of the body under the shop's "
+        return json_error("bad_signature", f"{SIGNATURE_HEADER} is not the HMAC-SHA256 of the body under the shop's "
                       "review secret", 401)
     try:
         data = _schema.load(json.loads(body))
     except (ValueError, UnicodeDecodeError):
-        return _error("bad_json", "the body is not JSON", 400)
+        return json_error("bad_json", "the body is not JSON", 400)
     except ValidationError as exc:
-        return _error("bad_request", str(exc.messages), 400)
+        return json_error("bad_request", str(exc.messages), 400)
     except TypeError:
-        return _error("bad_request", "the body must be a JSON object", 400)
+        return json_error("bad_request", "the body must be a JSON object", 400)
     try:
         credit = reviews.credit_review(session, shop, data["customer_id"], data["review_id"], data["has_media"])
     except reviews.ReviewRefused as exc:
         session.rollback()
-        return _error(exc.reason, str(exc), 404 if exc.reason == "action_inactive" else 409)
+        return json_error(exc.reason, str(exc), 404 if exc.reason == "action_inactive" else 409)
     session.commit()
     schedule_committed_standings(current_app._get_current_object(), session, on_request_path=True)  # type: ignore[attr-defined]
     return jsonify(points=credit.entry.amount, balance=credit.balance, entry_id=credit.entry.id, state="done",

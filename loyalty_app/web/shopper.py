@@ -22,16 +22,12 @@ from ..rate_limits import redemption_allowed
 from ..schemas import RedeemSchema, RedemptionSchema
 from ..services import redemptions, store_credit, storefront
 from ..services.members import enrol, find_member
+from .errors import error_body
 
 _redeem_schema = RedeemSchema()
 _redemption_schema = RedemptionSchema()
 
 REDEEM_ERROR_STATUS = {"insufficient_points": 409, "unknown_reward": 404, "shopify_failed": 502}
-
-
-def error_body(reason: str, message: str) -> dict[str, str]:
-    """The JSON body of every 4xx/5xx answer: a stable reason and a sentence."""
-    return {"error": reason, "message": message}
 
 
 def redeem_for(shop: Shop, customer_id: int, payload: Any) -> tuple[dict[str, Any], int]:
@@ -40,8 +36,8 @@ def redeem_for(shop: Shop, customer_id: int, payload: Any) -> tuple[dict[str, An
     200 with the active code, or ``{"kind": "store_credit", "amount", "currency", ...}`` for a store
     credit reward (201 when this request credited it, 200 for a replay); 202 while Shopify's answer
     is unknown (ask for the codes again); 409 ``store_credit_unavailable`` with ``fallback_reward_id``
-    where store credit cannot be issued; 400 on a bad body, 404 for an unknown reward, 409 without enough points, 429 when rate
-    limited, 502 when Shopify refused (the points are back). Commits (through the service).
+    where store credit cannot be issued; 400 on a bad body, 404 for an unknown reward, 409 without enough
+    points, 429 when rate limited, 502 when Shopify refused (the points are back). Commits (through the service).
     """
     try:
         data = _redeem_schema.load(payload if isinstance(payload, dict) else {})

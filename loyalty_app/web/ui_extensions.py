@@ -35,6 +35,7 @@ from ..shopify.oauth import SessionTokenError, shop_from_claims
 from . import shopper
 from .admin_auth import shopify_app_config
 from .converters import MAX_ID
+from .errors import json_error
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ui_extensions", __name__, url_prefix="/ext")
@@ -46,10 +47,6 @@ _MONEY = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,4})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 Verifier = Callable[[dict[str, Any], dict[str, str]], Any]
-
-
-def _error(reason: str, message: str, status: int) -> tuple[Response, int]:
-    return jsonify(shopper.error_body(reason, message)), status
 
 
 def _shop_from_dest(claims: dict[str, Any]) -> str | None:
@@ -87,9 +84,9 @@ def verified(verify: Verifier, surface: str, customer_required: bool = True) -> 
                 result = verify({"method": request.method, "headers": dict(request.headers), "url": request.url,
                                  "body": ""}, shopify_app_config())
             except (AttributeError, TypeError):  # a correctly signed token whose dest is not a string
-                return _error("unauthorized", "invalid session token", 401)
+                return json_error("unauthorized", "invalid session token", 401)
             if not result.ok or result.id_token is None:
-                return _error("unauthorized", "invalid session token", 401)
+                return json_error("unauthorized", "invalid session token", 401)
             claims = result.id_token.claims
             if surface == "pos":
                 try:
@@ -99,17 +96,17 @@ def verified(verify: Verifier, surface: str, customer_required: bool = True) -> 
             else:
                 domain = _shop_from_dest(claims)
             if domain is None:
-                return _error("unauthorized", "the session token names no shop", 401)
+                return json_error("unauthorized", "the session token names no shop", 401)
             shop = get_shop(db.session(), domain)  # type: ignore[misc]
             if shop is None or not shop.active:
-                return _error("unknown_shop", "this shop does not run the loyalty program", 404)
+                return json_error("unknown_shop", "this shop does not run the loyalty program", 404)
             g.shop = shop
             if surface != "pos":
                 g.customer_id = _customer_from_sub(claims)
                 if _named_customers() - {str(g.customer_id)}:
-                    return _error("forbidden", "a shopper can only see their own loyalty account", 403)
+                    return json_error("forbidden", "a shopper can only see their own loyalty account", 403)
                 if customer_required and g.customer_id is None:
-                    return _error("sign_in_required", "sign in to see your loyalty account", 401)
+                    return json_error("sign_in_required", "sign in to see your loyalty account", 401)
             return view(*args, **kwargs)
 
         return wrapper
@@ -173,7 +170,7 @@ def _order_answer(order_id: int, customer_id: int | None) -> Any:
     try:
         args = _estimate_args()
     except _BadEstimate as exc:
-        return _error("bad_request", str(exc), 400)
+        return json_error("bad_request", str(exc), 400)
     body: dict[str, Any] = {"order_id": order_id, "signed_in": customer_id is not None}
     if args is None:
         body.update(state="unknown", points=None, available_at=None)
@@ -257,7 +254,7 @@ def pos_customer(customer_id: int) -> Any:
     without a store credit account) or is null when Shopify could not be asked.
     """
     if _pos_member(customer_id) is None:
-        return _error("unknown_customer", "this customer is not a member of the shop's program", 404)
+        return json_error("unknown_customer", "this customer is not a member of the shop's program", 404)
     view = _member_view(g.shop, customer_id)
     view["store_credit"] = _store_credit(g.shop, customer_id)
     return jsonify(view)
@@ -268,6 +265,6 @@ def pos_customer(customer_id: int) -> Any:
 def pos_redeem(customer_id: int) -> Any:
     """Redeem a reward for the customer at the counter; the extension applies the code to the POS cart."""
     if _pos_member(customer_id) is None:
-        return _error("unknown_customer", "this customer is not a member of the shop's program", 404)
+        return json_error("unknown_customer", "this customer is not a member of the shop's program", 404)
     body, status = shopper.redeem_for(g.shop, customer_id, request.get_json(silent=True))
     return jsonify(body), status
